@@ -1,0 +1,38 @@
+"""Plain-text output for people at a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flows.pipeline import RunSummary
+from infra.store import Hit
+
+
+def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:
+    for rank, h in enumerate(hits, 1):
+        item, label = h.payload.get("item_id", h.id), h.payload.get("label_name", "?")
+        print(f"{indent}{rank:>2}. {item:<12} {label:<12} score {h.score:.4f}")
+
+
+def print_metrics(metrics: dict[str, float]) -> None:
+    names = sorted({k.removeprefix("pixels_") for k in metrics})
+    print(f"  {'metric':<16}{'learned':>10}{'raw pixels':>12}")
+    for name in names:
+        learned, pixels = metrics.get(name), metrics.get(f"pixels_{name}")
+        cells = [f"{v:>10.4f}" if v is not None else f"{'-':>10}" for v in (learned, pixels)]
+        print(f"  {name:<16}{cells[0]}  {cells[1]}")
+
+
+def print_summary(s: RunSummary) -> None:
+    print()
+    print(f"Lookalike run: model {s.model.model_version} ({s.model.device})")
+    print(f"  data: {s.data.train_size} train + {s.data.test_size} test, {s.data.fingerprint}")
+    print(f"  checkpoint: {s.model.checkpoint}")
+    print(f"  index: {s.points} points")
+    print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
+    print(f"  total: {sum(s.seconds.values()):.1f}s")
+    print("retrieval (test queries against train items, k=10):")
+    print_metrics(s.metrics)
+    for ex in s.examples:
+        print(f"more like {ex.item_id} ({ex.label_name}):")
+        print_hits(ex.hits, indent="    ")

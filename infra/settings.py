@@ -1,0 +1,102 @@
+"""All configuration in one place: ``LOOKALIKE_*`` environment variables, a ``.env`` file, or
+keyword overrides from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "lookalike"
+
+
+class Settings(BaseSettings):
+    """Lookalike's settings. Every field reads ``LOOKALIKE_<NAME>`` from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOOKALIKE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # Where things live
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Root for data, checkpoints, runs and the embedded Qdrant store.",
+    )
+    data_root: Path | None = Field(
+        default=None,
+        description="Folder with Fashion-MNIST (torchvision layout FashionMNIST/raw/, or the four "
+        ".gz files). Unset: the project's data directory, then Debian's package, then download.",
+    )
+    debian_data_dir: Path = Field(
+        default=Path("/usr/share/datasets/fashion-mnist"),
+        description="Where Debian's `dataset-fashion-mnist` package puts its files.",
+    )
+    download: bool = Field(default=True, description="Allow torchvision to download the data set.")
+
+    # Vector store
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server URL (e.g. http://127.0.0.1:6333). Unset: the embedded store; "
+        "':memory:' is qdrant-client's in-process mode (tests, small data).",
+    )
+    qdrant_api_key: SecretStr | None = Field(default=None, description="API key of the server.")
+    qdrant_timeout: float = Field(default=30.0, description="Seconds per server request.")
+    qdrant_path: Path | None = Field(
+        default=None, description="Embedded store directory. Unset: <home>/qdrant."
+    )
+    collection: str = Field(default="fashion-mnist", description="Qdrant collection name.")
+    upsert_batch_size: int = Field(default=1024, ge=1, description="Points per upsert request.")
+
+    # Training
+    embedding_dim: int = Field(default=64, ge=2, le=4096, description="Embedding dimension.")
+    width: int = Field(default=32, ge=4, description="Channels of the first conv stage.")
+    epochs: int = Field(default=4, ge=1, description="Training epochs.")
+    batch_size: int = Field(default=256, ge=2, description="Training batch size.")
+    lr: float = Field(default=4e-3, gt=0, description="Peak learning rate (one-cycle schedule).")
+    weight_decay: float = Field(default=5e-4, ge=0, description="AdamW weight decay.")
+    temperature: float = Field(
+        default=1 / 16, gt=0, description="Softmax temperature of the cosine classifier."
+    )
+    augment: bool = Field(default=True, description="Random crop and flip while training.")
+    seed: int = Field(default=0, description="Random seed for weights, batches and augmentation.")
+    device: str = Field(default="auto", description="'auto' (CUDA if present), 'cpu' or 'cuda'.")
+    num_threads: int | None = Field(default=None, ge=1, description="Torch CPU threads.")
+    train_limit: int | None = Field(
+        default=None, ge=1, description="Use only the first N train items (quick runs, tests)."
+    )
+    test_limit: int | None = Field(
+        default=None, ge=1, description="Use only the first N test items (quick runs, tests)."
+    )
+    progress: bool = Field(default=True, description="Show progress bars.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of Lookalike's own loggers."
+    )
+
+    @field_validator("home", "data_root", "qdrant_path", "debian_data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path | None) -> Path | None:
+        return None if v is None else v.expanduser().resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.home / "checkpoints"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home / "runs"
+
+    @property
+    def store_path(self) -> Path:
+        return self.qdrant_path or self.home / "qdrant"
+
+    @property
+    def backend(self) -> Literal["embedded", "server"]:
+        return "embedded" if self.qdrant_url is None else "server"

@@ -1,0 +1,139 @@
+"""Types shared by both backends, and the protocol they implement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+# Fixed namespace so ids are the same on every machine and every run.
+_NAMESPACE = uuid.UUID("6f1d2c1e-7a53-5b0e-9b7e-4c1a8d3f0e21")
+
+Scalar = str | int | float | bool
+
+
+def point_id(dataset: str, split: str, index: int) -> str:
+    """UUIDv5 of dataset, split and index: a re-run overwrites, never duplicates."""
+    return str(uuid.uuid5(_NAMESPACE, f"{dataset}/{split}/{index}"))
+
+
+class StoreError(RuntimeError):
+    """A request the store cannot serve: unknown collection, wrong dimension, bad arguments."""
+
+
+class StoreUnavailableError(StoreError):
+    """The Qdrant server could not be reached."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One payload condition; all given parts must hold.
+
+    ``any_of``: the field equals one of these; ``none_of``: it equals none of these;
+    ``gte``/``gt``/``lte``/``lt``: numeric range.
+    """
+
+    key: str
+    any_of: tuple[Scalar, ...] | None = None
+    none_of: tuple[Scalar, ...] | None = None
+    gte: float | None = None
+    gt: float | None = None
+    lte: float | None = None
+    lt: float | None = None
+
+    @classmethod
+    def equals(cls, key: str, value: Scalar) -> Condition:
+        return cls(key, any_of=(value,))
+
+    @property
+    def is_range(self) -> bool:
+        return any(v is not None for v in (self.gte, self.gt, self.lte, self.lt))
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PointBatch:
+    ids: Sequence[str]
+    vectors: np.ndarray  # [N, D] float32
+    payloads: Sequence[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        if not (len(self.ids) == len(self.vectors) == len(self.payloads)):
+            raise StoreError(
+                f"batch sizes disagree: {len(self.ids)} ids, {len(self.vectors)} vectors, "
+                f"{len(self.payloads)} payloads"
+            )
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """What a collection is created with; ``keyword``/``integer`` fields get payload indexes."""
+
+    name: str
+    dim: int
+    keyword_fields: tuple[str, ...] = ("split", "label_name", "item_id")
+    integer_fields: tuple[str, ...] = ("label",)
+
+
+class VectorStore(Protocol):
+    """What model code and flows may ask of a vector store. Cosine distance throughout."""
+
+    backend: str
+
+    def ensure_collection(self, spec: CollectionSpec) -> None:
+        """Create the collection if missing; fail clearly if it exists with another dimension."""
+
+    def has_collection(self, name: str) -> bool: ...
+
+    def delete_collection(self, name: str) -> None: ...
+
+    def dimension(self, name: str) -> int: ...
+
+    def upsert(self, name: str, batch: PointBatch) -> None: ...
+
+    def finalize(self, name: str) -> None:
+        """Make everything written durable and indexed (flush, build HNSW)."""
+
+    def count(self, name: str, where: Sequence[Condition] = ()) -> int: ...
+
+    def vectors(self, name: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id; ids not in the collection are absent from the result."""
+
+    def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    def query(
+        self,
+        name: str,
+        vectors: np.ndarray,
+        k: int,
+        where: Sequence[Condition] = (),
+        exclude_ids: Sequence[str] = (),
+    ) -> list[list[Hit]]:
+        """Top-``k`` hits for each row of ``vectors`` [Q, D]."""
+
+    def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
+        """Ids of up to ``limit`` points matching ``where``."""
+
+    def close(self) -> None: ...
+
+
+def check_dimension(name: str, expected: int, vectors: np.ndarray) -> None:
+    if vectors.ndim != 2 or vectors.shape[1] != expected:
+        raise StoreError(
+            f"collection {name!r} holds {expected}-d vectors but got shape {tuple(vectors.shape)}: "
+            "embed with the model that built the collection, or index into a new collection."
+        )
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= 10_000:
+        raise StoreError(f"k must be between 1 and 10000, got {k}.")

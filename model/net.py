@@ -1,0 +1,76 @@
+"""The embedding network: a small BatchNorm CNN mapping an image to a unit vector."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class EmbeddingNetConfig:
+    """Architecture arguments, stored in every checkpoint so a model can be rebuilt exactly."""
+
+    embedding_dim: int = 64
+    in_channels: int = 1
+    width: int = 32
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class EmbeddingNet(nn.Module):
+    """A stem conv at 28 px, then two stages of two conv blocks (14 and 7 px), global average
+    pooling and a linear projection. One conv at full resolution keeps it CPU-trainable.
+
+    ``forward`` returns L2-normalised embeddings; ``forward_features`` the pooled
+    pre-projection features, for heads or diagnostics.
+    """
+
+    def __init__(self, config: EmbeddingNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or EmbeddingNetConfig()
+        w = self.config.width
+        self.features = nn.Sequential(
+            _conv_block(self.config.in_channels, w),
+            nn.MaxPool2d(2),
+            _conv_block(w, 2 * w),
+            _conv_block(2 * w, 2 * w),
+            nn.MaxPool2d(2),
+            _conv_block(2 * w, 4 * w),
+            _conv_block(4 * w, 4 * w),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.dropout = nn.Dropout(self.config.dropout)
+        self.projection = nn.Linear(4 * w, self.config.embedding_dim)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.config.embedding_dim
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.projection(self.dropout(self.forward_features(x)))
+        return F.normalize(z, dim=1)
+
+
+def build_model(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> EmbeddingNet:
+    """Rebuild a trained network from a checkpoint's parts, in eval mode."""
+    model = EmbeddingNet(EmbeddingNetConfig(**model_args))
+    model.load_state_dict(state_dict)
+    return model.eval()

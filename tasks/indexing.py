@@ -1,0 +1,86 @@
+"""Indexing tasks: embed a split batch by batch and upsert it, so vectors are never held twice."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from tqdm.auto import tqdm
+
+from infra.settings import Settings
+from infra.store import PointBatch, open_store, point_id
+from infra.store.base import CollectionSpec
+from model.data import DATASET, LABEL_NAMES
+from model.embed import iter_embeddings
+from model.train import pick_device
+from tasks.data import DataInfo, load_splits
+from tasks.training import ModelRef, load_model
+
+# Qdrant calls retry with backoff: a restarting server or a busy disk usually recovers.
+RETRIES = 3
+BACKOFF = [2.0, 10.0, 30.0]
+
+
+def payload(split: str, index: int, label: int, model_version: str) -> dict[str, object]:
+    return {
+        "item_id": f"{split}-{index}",
+        "index": index,
+        "label": label,
+        "label_name": LABEL_NAMES[label],
+        "split": split,
+        "model_version": model_version,
+    }
+
+
+@task(name="create-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
+def create_collection(settings: Settings, dim: int) -> str:
+    store = open_store(settings)
+    try:
+        store.ensure_collection(CollectionSpec(settings.collection, dim))
+    finally:
+        store.close()
+    return settings.collection
+
+
+@task(name="index-split", retries=RETRIES, retry_delay_seconds=BACKOFF)
+def index_split(settings: Settings, model: ModelRef, data: DataInfo, split: str) -> int:
+    """Embed every item of ``split`` with the checkpoint and upsert it; return the count."""
+    device = pick_device(settings.device)
+    net = load_model(model.checkpoint, device)
+    train, test = load_splits(settings, data.root)
+    part = train if split == "train" else test
+    store = open_store(settings)
+    written = 0
+    try:
+        batches = iter_embeddings(net, part.images, settings.upsert_batch_size, device)
+        bar = tqdm(
+            total=len(part), desc=f"index {split}", unit="img", disable=not settings.progress
+        )
+        for start, vectors in batches:
+            idx = range(start, start + len(vectors))
+            labels = part.labels[start : start + len(vectors)].tolist()
+            batch = PointBatch(
+                ids=[point_id(DATASET, split, i) for i in idx],
+                vectors=vectors,
+                payloads=[
+                    payload(split, i, lab, model.model_version)
+                    for i, lab in zip(idx, labels, strict=True)
+                ],
+            )
+            store.upsert(settings.collection, batch)
+            written += len(vectors)
+            bar.update(len(vectors))
+        bar.close()
+    finally:
+        store.close()
+    get_run_logger().info("indexed %d %s items into %s", written, split, settings.collection)
+    return written
+
+
+@task(name="finalize-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
+def finalize_collection(settings: Settings) -> int:
+    """Flush and build the index; return the collection's point count."""
+    store = open_store(settings)
+    try:
+        store.finalize(settings.collection)
+        return store.count(settings.collection)
+    finally:
+        store.close()

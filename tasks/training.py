@@ -1,0 +1,108 @@
+"""Training task: train on the run's data slice, write a checkpoint, return its path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from prefect import task
+
+from infra.checkpoints import load_checkpoint, save_checkpoint
+from infra.settings import Settings
+from infra.tensorboard import TensorBoardSink
+from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
+from model.train import TrainConfig, pick_device, train
+from tasks.data import DataInfo, load_splits
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What later tasks need to find a trained model: a path and a version, never tensors."""
+
+    checkpoint: str
+    model_version: str
+    embedding_dim: int
+    train_seconds: float
+    device: str
+    tensorboard_dir: str
+
+
+def net_config(settings: Settings) -> EmbeddingNetConfig:
+    return EmbeddingNetConfig(embedding_dim=settings.embedding_dim, width=settings.width)
+
+
+def train_config(settings: Settings) -> TrainConfig:
+    return TrainConfig(
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        scale=1.0 / settings.temperature,
+        augment=settings.augment,
+        seed=settings.seed,
+    )
+
+
+def public_config(settings: Settings) -> dict[str, Any]:
+    """The full config for a checkpoint, secrets left out."""
+    return settings.model_dump(mode="json", exclude={"qdrant_api_key"})
+
+
+def load_model(checkpoint: str, device: torch.device | None = None) -> EmbeddingNet:
+    payload = load_checkpoint(Path(checkpoint))
+    model = build_model(payload["model_args"], payload["state_dict"])
+    return model.to(device or torch.device("cpu")).to(memory_format=torch.channels_last)
+
+
+@task(name="train-model")
+def train_model(settings: Settings, data: DataInfo) -> ModelRef:
+    """Train the embedding network and save a checkpoint under the checkpoint directory."""
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    device = pick_device(settings.device)
+    train_split, _ = load_splits(settings, data.root)
+    tb_dir = settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+    with TensorBoardSink(tb_dir) as sink:
+        result = train(
+            train_split,
+            net_config(settings),
+            train_config(settings),
+            device,
+            sink=sink,
+            progress=settings.progress,
+        )
+    last = result.history[-1] if result.history else {}
+    path = save_checkpoint(
+        settings.checkpoint_dir,
+        {
+            "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
+            "head_state_dict": {k: v.cpu() for k, v in result.head.state_dict().items()},
+            "model_args": result.model.config.to_dict(),
+            "train_config": train_config(settings).to_dict(),
+            "config": public_config(settings),
+            "data_fingerprint": data.fingerprint,
+            "history": result.history,
+            "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
+            "train_seconds": result.seconds,
+            "tensorboard_dir": str(tb_dir),
+        },
+    )
+    return ModelRef(
+        str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
+    )
+
+
+def model_ref(checkpoint: str) -> ModelRef:
+    """A :class:`ModelRef` for an existing checkpoint file."""
+    payload = load_checkpoint(Path(checkpoint))
+    return ModelRef(
+        checkpoint=checkpoint,
+        model_version=payload["model_version"],
+        embedding_dim=int(payload["model_args"]["embedding_dim"]),
+        train_seconds=float(payload.get("train_seconds", 0.0)),
+        device="cpu",
+        tensorboard_dir=str(payload.get("tensorboard_dir", "")),
+    )

@@ -1,0 +1,138 @@
+"""Congruence: the same assertions on the embedded store, qdrant-client ``:memory:`` and, when a
+Docker engine answers, a real Qdrant server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infra.query import similar_to_item
+from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
+from infra.store.base import CollectionSpec
+from infra.store.edge import EdgeStore
+from infra.store.server import ServerStore
+from model.metrics import brute_force_search, l2_normalise
+
+DIM = 8
+N = 60
+QDRANT_IMAGE = "qdrant/qdrant:v1.16.2"
+
+
+def _docker_reason() -> str | None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
+        return f"no Docker engine answers ping ({type(exc).__name__}), so no real Qdrant server"
+    return None
+
+
+@pytest.fixture(
+    params=["embedded", "memory", pytest.param("server", marks=pytest.mark.integration)]
+)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    if request.param == "embedded":
+        s: VectorStore = EdgeStore(tmp_path / "qdrant")
+        yield s
+        s.close()
+    elif request.param == "memory":
+        s = ServerStore(":memory:")
+        yield s
+        s.close()
+    else:
+        reason = _docker_reason()
+        if reason:
+            pytest.skip(reason)
+        from testcontainers.community.qdrant import QdrantContainer
+
+        with QdrantContainer(QDRANT_IMAGE) as qdrant:
+            s = ServerStore(f"http://{qdrant.rest_host_address}")
+            yield s
+            s.close()
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    vectors = l2_normalise(rng.standard_normal((N, DIM)).astype(np.float32))
+    labels = np.arange(N) % 3
+    return vectors, labels
+
+
+def _load(store: VectorStore, name: str = "items") -> tuple[np.ndarray, np.ndarray]:
+    vectors, labels = _data()
+    store.ensure_collection(CollectionSpec(name, DIM))
+    for start in range(0, N, 25):  # several batches, like the indexing task
+        idx = range(start, min(start + 25, N))
+        store.upsert(
+            name,
+            PointBatch(
+                ids=[point_id("toy", "train", i) for i in idx],
+                vectors=vectors[start : start + len(idx)],
+                payloads=[
+                    {
+                        "item_id": f"train-{i}",
+                        "label": int(labels[i]),
+                        "split": "train",
+                        "label_name": f"class{labels[i]}",
+                        "price": float(i),
+                    }
+                    for i in idx
+                ],
+            ),
+        )
+    store.finalize(name)
+    return vectors, labels
+
+
+def test_upsert_count_and_stable_ids(store: VectorStore) -> None:
+    _load(store)
+    assert store.count("items") == N
+    assert point_id("toy", "train", 3) == point_id("toy", "train", 3)
+    assert point_id("toy", "train", 3) != point_id("toy", "test", 3)
+    _load(store)  # the same items again: overwritten, not duplicated
+    assert store.count("items") == N
+
+
+def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    hits = store.query("items", vectors[:5], 10, where=[Condition.equals("label", 2)])
+    assert all(len(r) == 10 for r in hits)
+    assert {h.payload["label"] for r in hits for h in r} == {2}
+    assert store.count("items", [Condition.equals("label", 2)]) == N // 3
+
+
+def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    exact = brute_force_search(vectors)(vectors[:3], 5)
+    hits = store.query("items", vectors[:3], 5)
+    for row, r in zip(exact, hits, strict=True):
+        assert [h.payload["item_id"] for h in r] == [f"train-{i}" for i in row]
+    similar = similar_to_item(store, "items", "train-0", k=5)
+    assert "train-0" not in [h.payload["item_id"] for h in similar]
+    assert [h.payload["item_id"] for h in similar] == [f"train-{i}" for i in exact[0][1:6]]
+
+
+def test_none_of_and_range_filters(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    where = [Condition("label", none_of=(0,)), Condition("price", gte=10, lt=20)]
+    hits = store.query("items", vectors[:1], 50, where=where)[0]
+    assert hits
+    assert all(h.payload["label"] != 0 and 10 <= h.payload["price"] < 20 for h in hits)
+
+
+def test_errors_a_consumer_can_act_on(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    with pytest.raises(StoreError, match="does not exist"):
+        store.count("nope")
+    with pytest.raises(StoreError, match="8-d vectors"):
+        store.query("items", np.zeros((1, DIM + 1), dtype=np.float32), 3)
+    with pytest.raises(StoreError, match="holds 8-d vectors, not 4-d"):
+        store.ensure_collection(CollectionSpec("items", 4))
+    with pytest.raises(StoreError, match="k must be"):
+        store.query("items", vectors[:1], 0)
+    with pytest.raises(StoreError, match="unknown item id"):
+        similar_to_item(store, "items", "train-999")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.metrics import (
+    brute_force_search,
+    l2_normalise,
+    precision_at_1,
+    recall_at_k,
+    retrieval_metrics,
+)
+
+
+def test_precision_and_recall_on_a_hand_made_case() -> None:
+    q = np.array([0, 1, 2])
+    nb = np.array([[0, 0, 1], [0, 1, 1], [2, 2, 2]])
+    assert precision_at_1(q, nb) == pytest.approx(2 / 3)
+    assert recall_at_k(q, nb, 3) == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert recall_at_k(q, nb, 1) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="at least 5"):
+        recall_at_k(q, nb, 5)
+
+
+def test_brute_force_search_agrees_with_a_python_loop() -> None:
+    rng = np.random.default_rng(0)
+    index = l2_normalise(rng.standard_normal((50, 8)).astype(np.float32))
+    queries = l2_normalise(rng.standard_normal((7, 8)).astype(np.float32))
+    got = brute_force_search(index, chunk=3)(queries, 4)
+    for qi, q in enumerate(queries):
+        expected = sorted(range(50), key=lambda i: -float(index[i] @ q))[:4]
+        assert list(got[qi]) == expected
+
+
+def test_retrieval_metrics_of_a_perfect_search_are_one() -> None:
+    labels = np.repeat(np.arange(3), 12)
+    centres = np.eye(3, 4, dtype=np.float32)
+    rng = np.random.default_rng(1)
+    points = l2_normalise(centres[labels] + 0.01 * rng.standard_normal((36, 4)).astype(np.float32))
+    neighbours = brute_force_search(points)(points, 10)
+    m = retrieval_metrics(labels, labels[neighbours])
+    assert m == {"precision_at_1": 1.0, "recall_at_10": 1.0}

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from infra.checkpoints import CheckpointError, load_checkpoint, model_version, save_checkpoint
+from model.embed import embed_all
+from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
+
+
+def _images(n: int = 16) -> torch.Tensor:
+    return torch.randint(
+        0, 256, (n, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
+    )
+
+
+@pytest.mark.parametrize("dim", [8, 64])
+def test_embeddings_have_the_configured_size_and_unit_norm(dim: int) -> None:
+    model = EmbeddingNet(EmbeddingNetConfig(embedding_dim=dim, width=8)).eval()
+    z = embed_all(model, _images(), batch_size=5)
+    assert z.shape == (16, dim)
+    assert z.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(z, axis=1), 1.0, atol=1e-5)
+
+
+def test_checkpoint_round_trip_reproduces_embeddings_exactly(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = EmbeddingNet(EmbeddingNetConfig(embedding_dim=16, width=8)).eval()
+    path = save_checkpoint(
+        tmp_path,
+        {"state_dict": model.state_dict(), "model_args": model.config.to_dict(), "metrics": {}},
+    )
+    payload = load_checkpoint(path)
+    assert path.stem == payload["model_version"]
+    assert payload["model_version"] == model_version(model.state_dict(), model.config.to_dict())
+    again = build_model(payload["model_args"], payload["state_dict"])
+    np.testing.assert_array_equal(embed_all(model, _images()), embed_all(again, _images()))
+
+
+def test_model_version_changes_with_the_weights() -> None:
+    a = EmbeddingNet(EmbeddingNetConfig(width=8))
+    b = EmbeddingNet(EmbeddingNetConfig(width=8))
+    args = a.config.to_dict()
+    assert model_version(a.state_dict(), args) != model_version(b.state_dict(), args)
+
+
+def test_a_corrupt_checkpoint_fails_with_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable Lookalike checkpoint"):
+        load_checkpoint(bad)
+    with pytest.raises(CheckpointError, match="No checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
