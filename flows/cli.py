@@ -13,8 +13,6 @@ from pydantic import ValidationError
 import tasks  # noqa: F401  - Prefect defaults first
 from infra.settings import Settings
 
-log = logging.getLogger("lookalike")
-
 # flag -> (Settings field, type, help)
 OVERRIDES: dict[str, tuple[str, type, str]] = {
     "--home": ("home", str, "root for data, checkpoints, runs, embedded store"),
@@ -63,6 +61,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**values)
 
 
+def configure_logging(level: str) -> None:
+    """Our loggers at ``level``; everything else (httpx, Prefect's client) only warns."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("lookalike", "flows", "tasks", "model", "infra"):
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -70,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"lookalike: invalid setting: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     # Imported here so that `--help` and flag errors answer without loading torch and Prefect.
     from flows.commands import KNOWN_ERRORS, run_command
 

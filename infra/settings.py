@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     temperature: float = Field(
         default=1 / 16, gt=0, description="Softmax temperature of the cosine classifier."
     )
+    margin: float = Field(
+        default=0.0, ge=0, lt=1, description="CosFace additive margin on the true class cosine."
+    )
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="Label smoothing.")
     augment: bool = Field(default=True, description="Random crop and flip while training.")
     seed: int = Field(default=0, description="Random seed for weights, batches and augmentation.")
     device: str = Field(default="auto", description="'auto' (CUDA if present), 'cpu' or 'cuda'.")

@@ -41,6 +41,8 @@ def train_config(settings: Settings) -> TrainConfig:
         lr=settings.lr,
         weight_decay=settings.weight_decay,
         scale=1.0 / settings.temperature,
+        margin=settings.margin,
+        label_smoothing=settings.label_smoothing,
         augment=settings.augment,
         seed=settings.seed,
     )

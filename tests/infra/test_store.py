@@ -107,8 +107,8 @@ def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
 
 def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
     vectors, _ = _load(store)
-    exact = brute_force_search(vectors)(vectors[:3], 5)
-    hits = store.query("items", vectors[:3], 5)
+    exact = brute_force_search(vectors)(vectors[:3], 6)
+    hits = store.query("items", vectors[:3], 6)
     for row, r in zip(exact, hits, strict=True):
         assert [h.payload["item_id"] for h in r] == [f"train-{i}" for i in row]
     similar = similar_to_item(store, "items", "train-0", k=5)

@@ -1,0 +1,39 @@
+"""Writing benchmark results: one JSON file and one Markdown table per benchmark."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def write(name: str, rows: list[dict[str, Any]], extra: dict[str, Any]) -> Path:
+    """Write ``results/<name>.json`` and ``results/<name>.md``; return the Markdown path."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps({"machine": machine(), **extra, "rows": rows}, indent=2)
+    )
+    cols = list(rows[0]) if rows else []
+    lines = [f"| {' | '.join(cols)} |", f"|{'---|' * len(cols)}"]
+    for r in rows:
+        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in r.values()]
+        lines.append(f"| {' | '.join(cells)} |")
+    md = RESULTS / f"{name}.md"
+    md.write_text(f"# {name}\n\n" + "\n".join(lines) + "\n")
+    return md
