@@ -18,7 +18,8 @@ OVERRIDES: dict[str, tuple[str, type, str]] = {
     "--home": ("home", str, "root for data, checkpoints, runs, embedded store"),
     "--data-root": ("data_root", str, "folder holding Fashion-MNIST"),
     "--qdrant-url": ("qdrant_url", str, "Qdrant server URL, or :memory:"),
-    "--collection": ("collection", str, "Qdrant collection name"),
+    "--alias": ("alias", str, "the alias (or a collection) to serve and query"),
+    "--dataset": ("dataset", str, "catalog name, prefix of versioned collections"),
     "--epochs": ("epochs", int, "training epochs"),
     "--batch-size": ("batch_size", int, "training batch size"),
     "--lr": ("lr", float, "peak learning rate"),
@@ -38,19 +39,61 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", dest="progress", action="store_false", default=None)
 
 
+def _add_query_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("query options")
+    g.add_argument("-k", type=int, default=10, help="how many hits (default 10)")
+    g.add_argument("--offset", type=int, default=0, help="skip this many hits first")
+    g.add_argument("--score-threshold", type=float, default=None, help="drop hits scoring less")
+    g.add_argument("--label", nargs="+", default=None, metavar="NAME", help="only these labels")
+    g.add_argument("--not-label", nargs="+", default=None, metavar="NAME", help="not these labels")
+    g.add_argument("--split", choices=("train", "test"), default=None, help="only this split")
+    g.add_argument(
+        "--where", action="append", default=[], metavar="KEY=VALUE", help="payload equality"
+    )
+    g.add_argument(
+        "--range", action="append", default=[], metavar="KEY=MIN:MAX", help="numeric range"
+    )
+    g.add_argument("--max-per-label", type=int, default=None, help="diversity: cap per label")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lookalike", description="Visual 'more like this'.")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_overrides(sub.add_parser("run", help="train, index, evaluate: the whole pipeline"))
+    _add_overrides(sub.add_parser("run", help="train, index, evaluate, promote: the pipeline"))
     _add_overrides(sub.add_parser("train", help="train the embedding model only"))
-    for name, text in (("index", "embed and upsert all items"), ("evaluate", "measure the index")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--checkpoint", required=True, help="checkpoint file from `train`")
-        _add_overrides(p)
-    p = sub.add_parser("similar", help="items most like ITEM_ID, from the index")
-    p.add_argument("item_id", help="an item id such as test-42 or train-7")
-    p.add_argument("-k", type=int, default=10, help="how many hits (default 10)")
-    p.add_argument("--label", nargs="+", default=None, metavar="NAME", help="only these labels")
+
+    index = sub.add_parser("index", help="build, list and prune versioned indexes")
+    isub = index.add_subparsers(dest="index_command", required=True)
+    p = isub.add_parser("build", help="embed and upsert all items with a checkpoint, then gate")
+    p.add_argument("--checkpoint", required=True, help="checkpoint file from `train`")
+    _add_overrides(p)
+    _add_overrides(isub.add_parser("ls", help="collections, counts, versions, metrics, alias"))
+    p = isub.add_parser("prune", help="delete all but the newest N indexes (never the served)")
+    p.add_argument("--keep", type=int, required=True)
+    _add_overrides(p)
+
+    p = sub.add_parser("promote", help="serve the index of VERSION (manual promote / rollback)")
+    p.add_argument("version", help="a model version (a unique prefix is enough)")
+    _add_overrides(p)
+
+    p = sub.add_parser("evaluate", help="measure an index (default: the served one)")
+    p.add_argument("--version", default=None, help="the model version whose index to measure")
+    _add_overrides(p)
+
+    p = sub.add_parser("similar", help="items most like ITEM_ID (or an image), from the index")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("item_id", nargs="?", help="an item id such as test-42 or train-7")
+    target.add_argument("--image", default=None, help="a PNG or JPEG file instead of an item")
+    _add_query_options(p)
+    _add_overrides(p)
+
+    p = sub.add_parser("recommend", help="items like the liked ones, unlike the disliked ones")
+    p.add_argument("--like", nargs="+", required=True, metavar="ITEM_ID")
+    p.add_argument("--dislike", nargs="+", default=[], metavar="ITEM_ID")
+    p.add_argument(
+        "--strategy", choices=("average_vector", "best_score", "centroid"), default="average_vector"
+    )
+    _add_query_options(p)
     _add_overrides(p)
     return parser
 

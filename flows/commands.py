@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.pipeline import pipeline
-from flows.report import print_hits, print_metrics, print_summary
+from flows.queries import QueryService
+from flows.report import print_hits, print_indexes, print_metrics, print_summary
 from flows.train import train_flow
 from infra.checkpoints import CheckpointError
-from infra.query import similar_to_item
+from infra.indexes import find_version, list_indexes, prune
+from infra.query import QueryOptions
 from infra.settings import Settings
 from infra.store import Condition, StoreError, open_store
 from model.data import LABEL_NAMES, DatasetNotFoundError
+from model.images import ImageError
 from tasks.data import prepare_data
+from tasks.serving import promote_index
 from tasks.training import model_ref
 
-KNOWN_ERRORS = (DatasetNotFoundError, StoreError, CheckpointError, ValueError)
+KNOWN_ERRORS = (DatasetNotFoundError, StoreError, CheckpointError, ImageError, ValueError)
 
 
 def label_names(requested: list[str]) -> tuple[str, ...]:
@@ -29,15 +34,116 @@ def label_names(requested: list[str]) -> tuple[str, ...]:
     return tuple(known[r.lower()] for r in requested)
 
 
-def similar(settings: Settings, item_id: str, k: int, labels: list[str] | None) -> None:
-    where = [Condition("label_name", any_of=label_names(labels))] if labels else []
+def _scalar(text: str) -> str | int | float:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _pair(text: str, flag: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"{flag} wants KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def conditions(args: argparse.Namespace) -> tuple[Condition, ...]:
+    out: list[Condition] = []
+    if args.label:
+        out.append(Condition("label_name", any_of=label_names(args.label)))
+    if args.not_label:
+        out.append(Condition("label_name", none_of=label_names(args.not_label)))
+    if args.split:
+        out.append(Condition.equals("split", args.split))
+    for text in args.where:
+        key, value = _pair(text, "--where")
+        out.append(Condition.equals(key, _scalar(value)))
+    for text in args.range:
+        key, value = _pair(text, "--range")
+        low, _, high = value.partition(":")
+        out.append(
+            Condition(key, gte=float(low) if low else None, lte=float(high) if high else None)
+        )
+    return tuple(out)
+
+
+def query_options(args: argparse.Namespace) -> QueryOptions:
+    return QueryOptions(
+        k=args.k,
+        where=conditions(args),
+        offset=args.offset,
+        score_threshold=args.score_threshold,
+        max_per_label=args.max_per_label,
+    )
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> None:
+    opts = query_options(args)
+    with QueryService(settings) as service:
+        if args.command == "recommend":
+            hits = service.recommend(args.like, args.dislike, args.strategy, opts)
+            what = f"liked {', '.join(args.like)}"
+        elif args.image:
+            hits = service.similar_image(Path(args.image), opts)
+            what = args.image
+        else:
+            hits = service.similar_item(args.item_id, opts)
+            what = args.item_id
+    print(f"items most like {what} in {settings.served_alias!r}:")
+    print_hits(hits)
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> None:
+    if args.index_command == "build":
+        collection, points = index_flow(
+            settings, model_ref(args.checkpoint), prepare_data(settings)
+        )
+        print(f"{points} points in {collection!r}")
+        metrics = evaluate_flow(
+            settings, model_ref(args.checkpoint), collection, prepare_data(settings)
+        )
+        print_metrics(metrics)
+        decision = promote_index(settings, collection)
+        print(f"alias {settings.served_alias}: promoted={decision.promoted} ({decision.reason})")
+        return
     store = open_store(settings)
     try:
-        hits = similar_to_item(store, settings.collection, item_id, k, where)
+        if args.index_command == "ls":
+            print_indexes(list_indexes(store, settings.served_alias, settings.dataset))
+        elif args.index_command == "prune":
+            gone = prune(store, settings.served_alias, settings.dataset, args.keep)
+            print(f"deleted {len(gone)} index(es): {', '.join(gone) or 'none'}")
     finally:
         store.close()
-    print(f"items most like {item_id} in {settings.collection!r}:")
-    print_hits(hits)
+
+
+def _promote(args: argparse.Namespace, settings: Settings) -> None:
+    store = open_store(settings)
+    try:
+        collection = find_version(store, settings.dataset, args.version)
+        store.set_alias(settings.served_alias, collection)
+    finally:
+        store.close()
+    print(f"alias {settings.served_alias} -> {collection}")
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
+    store = open_store(settings)
+    try:
+        name = (
+            find_version(store, settings.dataset, args.version)
+            if args.version
+            else settings.served_alias
+        )
+        collection = store.resolve(name)
+        checkpoint = str(store.metadata(collection).get("checkpoint", ""))
+    finally:
+        store.close()
+    metrics = evaluate_flow(settings, model_ref(checkpoint), collection, prepare_data(settings))
+    print_metrics(metrics)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> None:
@@ -47,9 +153,10 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
         ref = train_flow(settings)
         print(f"model {ref.model_version} written to {ref.checkpoint}")
     elif args.command == "index":
-        points = index_flow(settings, model_ref(args.checkpoint), prepare_data(settings))
-        print(f"{points} points in {settings.collection!r}")
+        _index(args, settings)
+    elif args.command == "promote":
+        _promote(args, settings)
     elif args.command == "evaluate":
-        print_metrics(evaluate_flow(settings, model_ref(args.checkpoint), prepare_data(settings)))
-    elif args.command == "similar":
-        similar(settings, args.item_id, args.k, args.label)
+        _evaluate(args, settings)
+    elif args.command in ("similar", "recommend"):
+        _query(args, settings)

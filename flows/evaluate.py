@@ -1,4 +1,4 @@
-"""Flow: measure retrieval quality of the index and record it with the model."""
+"""Flow: measure retrieval quality of an index and record it with the model and the index."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from tasks.evaluation import evaluate_index, record_metrics
 from tasks.training import ModelRef
 
 
-@flow(name="evaluate", flow_run_name="evaluate-{settings.collection}-{model.model_version}")
-def evaluate_flow(settings: Settings, model: ModelRef, data: DataInfo) -> dict[str, float]:
-    metrics = evaluate_index(settings, model, data)
-    record_metrics(settings, model, metrics)
+@flow(name="evaluate", flow_run_name="evaluate-{collection}")
+def evaluate_flow(
+    settings: Settings, model: ModelRef, collection: str, data: DataInfo
+) -> dict[str, float]:
+    metrics = evaluate_index(settings, collection, data)
+    record_metrics(settings, model, collection, metrics)
     return metrics

@@ -1,4 +1,4 @@
-"""Flow: the whole job, train -> index -> evaluate -> examples, with a timed summary."""
+"""Flow: the whole job, train -> index -> evaluate -> gate and promote -> examples."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from prefect import flow
 from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.train import train_flow
+from infra.indexes import Decision
 from infra.settings import Settings
 from tasks.data import DataInfo, prepare_data
 from tasks.evaluation import Example, example_queries
+from tasks.serving import promote_index
 from tasks.training import ModelRef
 
 
@@ -20,24 +22,47 @@ from tasks.training import ModelRef
 class RunSummary:
     data: DataInfo
     model: ModelRef
+    collection: str
     points: int
     metrics: dict[str, float]
+    decision: Decision
+    alias: str
     examples: list[Example]
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-@flow(name="pipeline", flow_run_name="pipeline-{settings.collection}")
+class _Clock:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage], self._t = now - self._t, now
+
+
+@flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}")
 def pipeline(settings: Settings) -> RunSummary:
-    seconds: dict[str, float] = {}
-    t = time.perf_counter()
+    clock = _Clock()
     data = prepare_data(settings)
-    seconds["data"], t = time.perf_counter() - t, time.perf_counter()
+    clock.lap("data")
     model = train_flow(settings, data)
-    seconds["train"], t = time.perf_counter() - t, time.perf_counter()
-    points = index_flow(settings, model, data)
-    seconds["index"], t = time.perf_counter() - t, time.perf_counter()
-    metrics = evaluate_flow(settings, model, data)
-    seconds["evaluate"], t = time.perf_counter() - t, time.perf_counter()
-    examples = example_queries(settings, data)
-    seconds["examples"] = time.perf_counter() - t
-    return RunSummary(data, model, points, metrics, examples, seconds)
+    clock.lap("train")
+    collection, points = index_flow(settings, model, data)
+    clock.lap("index")
+    metrics = evaluate_flow(settings, model, collection, data)
+    clock.lap("evaluate")
+    decision = promote_index(settings, collection)
+    examples = example_queries(settings, collection, data)
+    clock.lap("promote+examples")
+    return RunSummary(
+        data,
+        model,
+        collection,
+        points,
+        metrics,
+        decision,
+        settings.served_alias,
+        examples,
+        clock.seconds,
+    )

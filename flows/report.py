@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows.pipeline import RunSummary
+from infra.indexes import IndexInfo
 from infra.store import Hit
 
 
@@ -28,7 +29,9 @@ def print_summary(s: RunSummary) -> None:
     print(f"Lookalike run: model {s.model.model_version} ({s.model.device})")
     print(f"  data: {s.data.train_size} train + {s.data.test_size} test, {s.data.fingerprint}")
     print(f"  checkpoint: {s.model.checkpoint}")
-    print(f"  index: {s.points} points")
+    print(f"  index: {s.collection}, {s.points} points")
+    verdict = "promoted" if s.decision.promoted else "NOT promoted"
+    print(f"  alias {s.alias}: {verdict} ({s.decision.reason})")
     print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
     print(f"  total: {sum(s.seconds.values()):.1f}s")
     print("retrieval (test queries against train items, k=10):")
@@ -36,3 +39,16 @@ def print_summary(s: RunSummary) -> None:
     for ex in s.examples:
         print(f"more like {ex.item_id} ({ex.label_name}):")
         print_hits(ex.hits, indent="    ")
+
+
+def print_indexes(infos: Sequence[IndexInfo]) -> None:
+    if not infos:
+        print("no indexes yet: run `lookalike run`")
+        return
+    print(f"  {'':2}{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  created")
+    for i in infos:
+        p1 = f"{i.precision_at_1:.4f}" if i.precision_at_1 is not None else "-"
+        mark = "* " if i.served else "  "
+        created = i.metadata.get("created_at", "?")
+        print(f"  {mark}{i.collection:<32}{i.points:>8}  {i.model_version:<14}{p1:>8}  {created}")
+    print("  (* = served by the alias)")

@@ -9,7 +9,7 @@ from tasks.data import DataInfo, prepare_data
 from tasks.training import ModelRef, train_model
 
 
-@flow(name="train", flow_run_name="train-{settings.collection}")
+@flow(name="train", flow_run_name="train-{settings.dataset}")
 def train_flow(settings: Settings, data: DataInfo | None = None) -> ModelRef:
     data = data or prepare_data(settings)
     return train_model(settings, data)

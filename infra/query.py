@@ -1,31 +1,135 @@
-"""Queries a consumer asks of an index, on any backend."""
+"""Queries a consumer asks of an index, the same on every backend."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-from infra.store.base import Condition, Hit, StoreError, VectorStore
+import numpy as np
+
+from infra.store.base import MAX_K, Condition, Hit, StoreError, VectorStore, check_k
+
+Strategy = Literal["average_vector", "best_score", "centroid"]
+STRATEGIES: tuple[str, ...] = ("average_vector", "best_score", "centroid")
 
 
-def resolve_item(store: VectorStore, collection: str, item_id: str) -> str:
-    """The point id of the item whose payload ``item_id`` is given."""
-    ids = store.find_ids(collection, [Condition.equals("item_id", item_id)], limit=1)
-    if not ids:
+@dataclass(frozen=True)
+class QueryOptions:
+    """What every query accepts. ``max_per_label`` caps hits sharing a ``diversity_key`` value."""
+
+    k: int = 10
+    where: tuple[Condition, ...] = ()
+    offset: int = 0
+    score_threshold: float | None = None
+    max_per_label: int | None = None
+    diversity_key: str = "label"
+
+    def __post_init__(self) -> None:
+        check_k(self.k, self.offset)
+        if self.max_per_label is not None and self.max_per_label < 1:
+            raise StoreError(f"max_per_label must be at least 1, got {self.max_per_label}.")
+
+    @property
+    def fetch(self) -> int:
+        """How many hits to ask for: more than ``k`` when some will be capped away."""
+        if self.max_per_label is None:
+            return self.k
+        return min(MAX_K, self.k * 10)
+
+
+def _diversify(hits: list[Hit], opts: QueryOptions) -> list[Hit]:
+    if opts.max_per_label is None:
+        return hits[: opts.k]
+    seen: dict[object, int] = {}
+    out = []
+    for h in hits:
+        key = h.payload.get(opts.diversity_key)
+        if seen.get(key, 0) < opts.max_per_label:
+            seen[key] = seen.get(key, 0) + 1
+            out.append(h)
+        if len(out) == opts.k:
+            break
+    return out
+
+
+def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> list[str]:
+    """Point ids of the items whose payload ``item_id`` is given, in order."""
+    found = store.find_ids(name, [Condition("item_id", any_of=tuple(item_ids))], len(item_ids))
+    by_item = {p["item_id"]: pid for pid, p in store.payloads(name, found).items()}
+    missing = [i for i in item_ids if i not in by_item]
+    if missing:
         raise StoreError(
-            f"unknown item id {item_id!r} in collection {collection!r}: item ids look like "
-            "'train-123' or 'test-45'."
+            f"unknown item id {missing[0]!r} in {name!r}: item ids look like 'train-123' or "
+            "'test-45' (see the payload field item_id)."
         )
-    return ids[0]
+    return [by_item[i] for i in item_ids]
+
+
+def _vectors(store: VectorStore, name: str, point_ids: Sequence[str]) -> np.ndarray:
+    found = store.vectors(name, point_ids)
+    return np.stack([found[p] for p in point_ids]) if point_ids else np.zeros((0, 0), np.float32)
+
+
+def similar_to_vector(
+    store: VectorStore,
+    name: str,
+    vector: np.ndarray,
+    opts: QueryOptions,
+    exclude_ids: Sequence[str] = (),
+) -> list[Hit]:
+    """The items nearest to one query vector."""
+    hits = store.query(
+        name,
+        vector.reshape(1, -1).astype(np.float32),
+        opts.fetch,
+        where=opts.where,
+        exclude_ids=exclude_ids,
+        offset=opts.offset,
+        score_threshold=opts.score_threshold,
+    )[0]
+    return _diversify(hits, opts)
 
 
 def similar_to_item(
-    store: VectorStore,
-    collection: str,
-    item_id: str,
-    k: int = 10,
-    where: Sequence[Condition] = (),
+    store: VectorStore, name: str, item_id: str, opts: QueryOptions | None = None
 ) -> list[Hit]:
-    """The ``k`` items most like ``item_id``, the item itself excluded."""
-    pid = resolve_item(store, collection, item_id)
-    vector = store.vectors(collection, [pid])[pid]
-    return store.query(collection, vector[None, :], k, where=where, exclude_ids=[pid])[0]
+    """The items most like ``item_id``, the item itself excluded."""
+    opts = opts or QueryOptions()
+    pid = resolve_items(store, name, [item_id])[0]
+    return similar_to_vector(store, name, _vectors(store, name, [pid])[0], opts, [pid])
+
+
+def recommend(
+    store: VectorStore,
+    name: str,
+    positive: Sequence[str],
+    negative: Sequence[str] = (),
+    strategy: Strategy = "average_vector",
+    opts: QueryOptions | None = None,
+) -> list[Hit]:
+    """Items like the liked ``positive`` ones and unlike the ``negative`` ones, examples excluded.
+
+    ``average_vector`` searches ``2 * mean(positive) - mean(negative)`` (Qdrant's formula);
+    ``centroid`` searches the mean of the positives (a user's collection); ``best_score`` uses
+    Qdrant's best-score recommendation.
+    """
+    opts = opts or QueryOptions()
+    if not positive:
+        raise StoreError("recommend needs at least one liked (positive) item.")
+    if strategy not in STRATEGIES:
+        raise StoreError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+    pos_ids = resolve_items(store, name, positive)
+    neg_ids = resolve_items(store, name, negative) if negative else []
+    pos = _vectors(store, name, pos_ids)
+    neg = _vectors(store, name, neg_ids) if neg_ids else np.zeros((0, pos.shape[1]), np.float32)
+    examples = [*pos_ids, *neg_ids]
+    if strategy == "best_score":
+        hits = store.recommend_best_score(
+            name, pos, neg, opts.fetch, opts.where, examples, opts.offset, opts.score_threshold
+        )
+        return _diversify(hits, opts)
+    query = pos.mean(axis=0)
+    if strategy == "average_vector" and len(neg):
+        query = 2 * query - neg.mean(axis=0)
+    return similar_to_vector(store, name, query, opts, examples)

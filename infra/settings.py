@@ -48,7 +48,43 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = Field(
         default=None, description="Embedded store directory. Unset: <home>/qdrant."
     )
-    collection: str = Field(default="fashion-mnist", description="Qdrant collection name.")
+    qdrant_prefer_grpc: bool = Field(default=False, description="Talk gRPC to the server.")
+    qdrant_retries: int = Field(
+        default=3, ge=0, description="Retries (with exponential backoff) while the server is down."
+    )
+    qdrant_hnsw_m: int | None = Field(default=None, ge=0, description="HNSW m (server default).")
+    qdrant_hnsw_ef_construct: int | None = Field(
+        default=None, ge=4, description="HNSW ef_construct (server default when unset)."
+    )
+    qdrant_quantization: bool = Field(
+        default=False, description="int8 scalar quantization on the server, rescored at query time."
+    )
+    qdrant_shard_number: int | None = Field(
+        default=None, ge=1, description="Shards per collection on a Qdrant cluster."
+    )
+    qdrant_replication_factor: int | None = Field(
+        default=None, ge=1, description="Copies of each shard on a Qdrant cluster."
+    )
+    dataset: str = Field(
+        default="fashion-mnist",
+        description="Catalog name: prefix of each versioned collection, part of every point id.",
+    )
+    alias: str | None = Field(
+        default=None,
+        description="The stable name consumers query. Unset: lookalike-<dataset>.",
+    )
+    min_precision_at_1: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="Quality gate: a new index below this is not promoted.",
+    )
+    max_regression: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Quality gate: the most precision@1 may fall below the index served now.",
+    )
     upsert_batch_size: int = Field(default=1024, ge=1, description="Points per upsert request.")
 
     # Training
@@ -100,6 +136,14 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.qdrant_path or self.home / "qdrant"
+
+    @property
+    def served_alias(self) -> str:
+        return self.alias or f"lookalike-{self.dataset}"
+
+    def collection_for(self, model_version: str) -> str:
+        """Each model version indexes into a collection of its own."""
+        return f"{self.dataset}-{model_version}"
 
     @property
     def backend(self) -> Literal["embedded", "server"]:

@@ -9,11 +9,10 @@ import numpy as np
 from prefect import task
 
 from infra.checkpoints import load_checkpoint, save_checkpoint
-from infra.query import similar_to_item
+from infra.query import QueryOptions, similar_to_item
 from infra.settings import Settings
 from infra.store import Condition, Hit, VectorStore, open_store, point_id
 from infra.tensorboard import TensorBoardSink
-from model.data import DATASET
 from model.metrics import brute_force_search, l2_normalise, retrieval_metrics
 from tasks.data import DataInfo, load_splits
 from tasks.indexing import BACKOFF, RETRIES
@@ -30,12 +29,14 @@ class Example:
     hits: list[Hit]
 
 
-def _neighbour_labels(store: VectorStore, collection: str, test_size: int) -> np.ndarray:
+def _neighbour_labels(
+    store: VectorStore, collection: str, dataset: str, test_size: int
+) -> np.ndarray:
     """Labels of the K nearest train items of every test item, queried from the store."""
     train_only = [Condition.equals("split", "train")]
     rows: list[list[int]] = []
     for start in range(0, test_size, CHUNK):
-        ids = [point_id(DATASET, "test", i) for i in range(start, min(start + CHUNK, test_size))]
+        ids = [point_id(dataset, "test", i) for i in range(start, min(start + CHUNK, test_size))]
         vectors = store.vectors(collection, ids)
         missing = [i for i in ids if i not in vectors]
         if missing:
@@ -57,22 +58,29 @@ def pixel_baseline(settings: Settings, data: DataInfo) -> dict[str, float]:
 
 
 @task(name="evaluate-index", retries=RETRIES, retry_delay_seconds=BACKOFF)
-def evaluate_index(settings: Settings, model: ModelRef, data: DataInfo) -> dict[str, float]:
+def evaluate_index(settings: Settings, collection: str, data: DataInfo) -> dict[str, float]:
     """precision@1 and recall@10 of the learned index, and of raw pixels, in the same run."""
     store = open_store(settings)
     try:
-        neighbour_labels = _neighbour_labels(store, settings.collection, data.test_size)
+        labels = _neighbour_labels(store, collection, settings.dataset, data.test_size)
     finally:
         store.close()
     _, test = load_splits(settings, data.root)
-    metrics = retrieval_metrics(test.labels.numpy(), neighbour_labels)
+    metrics = retrieval_metrics(test.labels.numpy(), labels)
     metrics.update({f"pixels_{k}": v for k, v in pixel_baseline(settings, data).items()})
     return metrics
 
 
 @task(name="record-metrics", retries=2, retry_delay_seconds=2)
-def record_metrics(settings: Settings, model: ModelRef, metrics: dict[str, float]) -> None:
-    """Add the retrieval metrics to the checkpoint and to TensorBoard's hyperparameter view."""
+def record_metrics(
+    settings: Settings, model: ModelRef, collection: str, metrics: dict[str, float]
+) -> None:
+    """Add the metrics to the checkpoint, the collection and TensorBoard's hyperparameters."""
+    store = open_store(settings)
+    try:
+        store.set_metadata(collection, {"metrics": metrics})
+    finally:
+        store.close()
     path = Path(model.checkpoint)
     payload = load_checkpoint(path)
     payload["metrics"] = {**payload.get("metrics", {}), **metrics}
@@ -85,16 +93,20 @@ def record_metrics(settings: Settings, model: ModelRef, metrics: dict[str, float
 
 
 @task(name="example-queries", retries=RETRIES, retry_delay_seconds=BACKOFF)
-def example_queries(settings: Settings, data: DataInfo, n: int = 3) -> list[Example]:
+def example_queries(
+    settings: Settings, collection: str, data: DataInfo, n: int = 3
+) -> list[Example]:
     """'More like this' answers for the first ``n`` test items."""
     store = open_store(settings)
     try:
         out = []
         for i in range(min(n, data.test_size)):
             item = f"test-{i}"
-            pid = point_id(DATASET, "test", i)
-            label = store.payloads(settings.collection, [pid])[pid]["label_name"]
-            out.append(Example(item, label, similar_to_item(store, settings.collection, item, 5)))
+            pid = point_id(settings.dataset, "test", i)
+            label = store.payloads(collection, [pid])[pid]["label_name"]
+            out.append(
+                Example(item, label, similar_to_item(store, collection, item, QueryOptions(k=5)))
+            )
         return out
     finally:
         store.close()

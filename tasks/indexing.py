@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from prefect import get_run_logger, task
 from tqdm.auto import tqdm
 
 from infra.settings import Settings
 from infra.store import PointBatch, open_store, point_id
 from infra.store.base import CollectionSpec
-from model.data import DATASET, LABEL_NAMES
+from model.data import LABEL_NAMES
 from model.embed import iter_embeddings
 from model.train import pick_device
 from tasks.data import DataInfo, load_splits
@@ -31,17 +33,29 @@ def payload(split: str, index: int, label: int, model_version: str) -> dict[str,
 
 
 @task(name="create-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
-def create_collection(settings: Settings, dim: int) -> str:
+def create_collection(settings: Settings, model: ModelRef, data: DataInfo) -> str:
+    """The model version's own collection (created if missing); return its name."""
+    name = settings.collection_for(model.model_version)
+    meta = {
+        "dataset": settings.dataset,
+        "model_version": model.model_version,
+        "checkpoint": model.checkpoint,
+        "data_fingerprint": data.fingerprint,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "complete": False,
+    }
     store = open_store(settings)
     try:
-        store.ensure_collection(CollectionSpec(settings.collection, dim))
+        store.ensure_collection(CollectionSpec(name, model.embedding_dim, metadata=meta))
     finally:
         store.close()
-    return settings.collection
+    return name
 
 
 @task(name="index-split", retries=RETRIES, retry_delay_seconds=BACKOFF)
-def index_split(settings: Settings, model: ModelRef, data: DataInfo, split: str) -> int:
+def index_split(
+    settings: Settings, model: ModelRef, data: DataInfo, split: str, collection: str
+) -> int:
     """Embed every item of ``split`` with the checkpoint and upsert it; return the count."""
     device = pick_device(settings.device)
     net = load_model(model.checkpoint, device)
@@ -58,29 +72,33 @@ def index_split(settings: Settings, model: ModelRef, data: DataInfo, split: str)
             idx = range(start, start + len(vectors))
             labels = part.labels[start : start + len(vectors)].tolist()
             batch = PointBatch(
-                ids=[point_id(DATASET, split, i) for i in idx],
+                ids=[point_id(settings.dataset, split, i) for i in idx],
                 vectors=vectors,
                 payloads=[
                     payload(split, i, lab, model.model_version)
                     for i, lab in zip(idx, labels, strict=True)
                 ],
             )
-            store.upsert(settings.collection, batch)
+            store.upsert(collection, batch)
             written += len(vectors)
             bar.update(len(vectors))
         bar.close()
     finally:
         store.close()
-    get_run_logger().info("indexed %d %s items into %s", written, split, settings.collection)
+    get_run_logger().info("indexed %d %s items into %s", written, split, collection)
     return written
 
 
 @task(name="finalize-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
-def finalize_collection(settings: Settings) -> int:
-    """Flush and build the index; return the collection's point count."""
+def finalize_collection(settings: Settings, collection: str, expected: int) -> int:
+    """Flush and build the index, check the count, mark it complete; return the count."""
     store = open_store(settings)
     try:
-        store.finalize(settings.collection)
-        return store.count(settings.collection)
+        store.finalize(collection)
+        points = store.count(collection)
+        if points != expected:
+            raise RuntimeError(f"{collection!r} holds {points} points, expected {expected}")
+        store.set_metadata(collection, {"complete": True, "points": points})
+        return points
     finally:
         store.close()

@@ -82,6 +82,7 @@ class CollectionSpec:
     dim: int
     keyword_fields: tuple[str, ...] = ("split", "label_name", "item_id")
     integer_fields: tuple[str, ...] = ("label",)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class VectorStore(Protocol):
@@ -92,7 +93,24 @@ class VectorStore(Protocol):
     def ensure_collection(self, spec: CollectionSpec) -> None:
         """Create the collection if missing; fail clearly if it exists with another dimension."""
 
-    def has_collection(self, name: str) -> bool: ...
+    def has_collection(self, name: str) -> bool:
+        """True for an existing collection or an alias that points at one."""
+
+    def list_collections(self) -> list[str]: ...
+
+    def aliases(self) -> dict[str, str]:
+        """Every alias and the collection it points at."""
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        """Point ``alias`` at ``collection`` atomically: a reader sees the old or the new one."""
+
+    def resolve(self, name: str) -> str:
+        """The collection behind ``name`` (an alias or a collection name)."""
+
+    def metadata(self, name: str) -> dict[str, Any]: ...
+
+    def set_metadata(self, name: str, values: dict[str, Any]) -> None:
+        """Merge ``values`` into the collection's metadata."""
 
     def delete_collection(self, name: str) -> None: ...
 
@@ -117,8 +135,23 @@ class VectorStore(Protocol):
         k: int,
         where: Sequence[Condition] = (),
         exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[list[Hit]]:
-        """Top-``k`` hits for each row of ``vectors`` [Q, D]."""
+        """Top-``k`` hits (after skipping ``offset``) for each row of ``vectors`` [Q, D]."""
+
+    def recommend_best_score(
+        self,
+        name: str,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+        k: int,
+        where: Sequence[Condition] = (),
+        exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        """Qdrant's best-score recommendation from example vectors [P, D] and [N, D]."""
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         """Ids of up to ``limit`` points matching ``where``."""
@@ -134,6 +167,18 @@ def check_dimension(name: str, expected: int, vectors: np.ndarray) -> None:
         )
 
 
-def check_k(k: int) -> None:
-    if not 1 <= k <= 10_000:
-        raise StoreError(f"k must be between 1 and 10000, got {k}.")
+MAX_K = 10_000
+
+
+def check_k(k: int, offset: int = 0) -> None:
+    if not 1 <= k <= MAX_K:
+        raise StoreError(f"k must be between 1 and {MAX_K}, got {k}.")
+    if not 0 <= offset <= MAX_K:
+        raise StoreError(f"offset must be between 0 and {MAX_K}, got {offset}.")
+
+
+def unknown_collection(name: str, where: str) -> StoreError:
+    return StoreError(
+        f"no collection or alias {name!r} in {where}: run `lookalike run` (or `lookalike index "
+        "build`) first, or check LOOKALIKE_ALIAS; `lookalike index ls` lists what exists."
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,22 @@ from infra.store.base import (
     StoreError,
     check_dimension,
     check_k,
+    unknown_collection,
 )
 
 _META = "collection.json"
+_ALIASES = "aliases.json"
+
+
+def _write_json_atomically(path: Path, data: Any) -> None:
+    """Write-then-rename: a concurrent reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _condition(c: Condition) -> list[Any]:
@@ -64,30 +79,75 @@ class EdgeStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._shards: dict[str, qe.EdgeShard] = {}
+        self._json: dict[Path, tuple[int, Any]] = {}
 
-    def _dir(self, name: str) -> Path:
-        if not name or "/" in name or name.startswith("."):
-            raise StoreError(f"invalid collection name {name!r}")
-        return self.root / name
+    def _read_json(self, path: Path) -> Any:
+        """Parse a small JSON file, re-reading only when it changed (queries check it each time)."""
+        stamp = path.stat().st_mtime_ns
+        cached = self._json.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, json.loads(path.read_text()))
+            self._json[path] = cached
+        return cached[1]
+
+    def _dir(self, collection: str) -> Path:
+        if not collection or "/" in collection or collection.startswith("."):
+            raise StoreError(f"invalid collection name {collection!r}")
+        return self.root / collection
+
+    def _exists(self, collection: str) -> bool:
+        return (self._dir(collection) / _META).is_file()
+
+    def aliases(self) -> dict[str, str]:
+        path = self.root / _ALIASES
+        if not path.is_file():
+            return {}
+        return dict(self._read_json(path))
+
+    def resolve(self, name: str) -> str:
+        if self._exists(name):
+            return name
+        target = self.aliases().get(name)
+        if target is None or not self._exists(target):
+            raise unknown_collection(name, str(self.root))
+        return target
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        if self._exists(alias):
+            raise StoreError(f"{alias!r} is a collection; an alias needs a name of its own.")
+        if not self._exists(collection):
+            raise unknown_collection(collection, str(self.root))
+        _write_json_atomically(self.root / _ALIASES, {**self.aliases(), alias: collection})
+
+    def list_collections(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.root.glob(f"*/{_META}"))
 
     def _meta(self, name: str) -> dict[str, Any]:
-        path = self._dir(name) / _META
-        if not path.is_file():
-            raise StoreError(
-                f"collection {name!r} does not exist in {self.root}: run `lookalike run` (or "
-                "`lookalike index`) first, or check LOOKALIKE_COLLECTION."
-            )
-        meta: dict[str, Any] = json.loads(path.read_text())
-        return meta
+        return dict(self._read_json(self._dir(self.resolve(name)) / _META))
+
+    def metadata(self, name: str) -> dict[str, Any]:
+        return dict(self._meta(name).get("metadata", {}))
+
+    def set_metadata(self, name: str, values: dict[str, Any]) -> None:
+        collection = self.resolve(name)
+        meta = self._meta(collection)
+        meta["metadata"] = {**meta.get("metadata", {}), **values}
+        _write_json_atomically(self._dir(collection) / _META, meta)
 
     def _shard(self, name: str) -> qe.EdgeShard:
-        if name not in self._shards:
-            self._meta(name)
-            self._shards[name] = qe.EdgeShard.load(str(self._dir(name) / "shard"))
-        return self._shards[name]
+        collection = self.resolve(name)
+        if collection not in self._shards:
+            self._shards[collection] = qe.EdgeShard.load(str(self._dir(collection) / "shard"))
+        return self._shards[collection]
 
     def has_collection(self, name: str) -> bool:
-        return (self._dir(name) / _META).is_file()
+        try:
+            self.resolve(name)
+        except StoreError:
+            return False
+        return True
 
     def dimension(self, name: str) -> int:
         return int(self._meta(name)["dim"])
@@ -97,7 +157,7 @@ class EdgeStore:
             if (dim := self.dimension(spec.name)) != spec.dim:
                 raise StoreError(
                     f"collection {spec.name!r} holds {dim}-d vectors, not {spec.dim}-d: choose "
-                    "another collection name or delete it (`lookalike index --recreate`)."
+                    "another collection name or delete it (`lookalike index rm NAME`)."
                 )
             return
         folder = self._dir(spec.name)
@@ -113,10 +173,12 @@ class EdgeStore:
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Integer))
         shard.flush()
         self._shards[spec.name] = shard
-        meta = {"dim": spec.dim, "distance": "cosine"}
-        (folder / _META).write_text(json.dumps(meta))  # written last: marks the create complete
+        meta = {"dim": spec.dim, "distance": "cosine", "metadata": spec.metadata}
+        _write_json_atomically(folder / _META, meta)  # written last: marks the create complete
 
     def delete_collection(self, name: str) -> None:
+        if name in self.aliases().values():
+            raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
         shard = self._shards.pop(name, None)
         if shard is not None:
             shard.close()
@@ -146,6 +208,10 @@ class EdgeStore:
         records = self._shard(name).retrieve(list(ids), with_payload=True, with_vector=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
 
+    def _run(self, name: str, requests: list[qe.QueryRequest]) -> list[list[Hit]]:
+        results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
+        return [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
+
     def query(
         self,
         name: str,
@@ -153,18 +219,50 @@ class EdgeStore:
         k: int,
         where: Sequence[Condition] = (),
         exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[list[Hit]]:
-        check_k(k)
+        check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = _filter(where, exclude_ids)
         requests = [
             qe.QueryRequest(
-                limit=k, query=qe.Query.Nearest(v.tolist()), filter=flt, with_payload=True
+                limit=k,
+                offset=offset,
+                query=qe.Query.Nearest(v.tolist()),
+                filter=flt,
+                score_threshold=score_threshold,
+                with_payload=True,
             )
             for v in vectors
         ]
-        results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
-        return [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
+        return self._run(name, requests)
+
+    def recommend_best_score(
+        self,
+        name: str,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+        k: int,
+        where: Sequence[Condition] = (),
+        exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        check_k(k, offset)
+        dim = self.dimension(name)
+        check_dimension(name, dim, positives)
+        negatives = negatives.reshape(-1, dim)
+        rec = qe.RecommendQuery([v.tolist() for v in positives], [v.tolist() for v in negatives])
+        request = qe.QueryRequest(
+            limit=k,
+            offset=offset,
+            query=qe.Query.RecommendBestScore(rec),
+            filter=_filter(where, exclude_ids),
+            score_threshold=score_threshold,
+            with_payload=True,
+        )
+        return self._run(name, [request])[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         records, _ = self._shard(name).scroll(

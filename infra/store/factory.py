@@ -5,9 +5,27 @@ from __future__ import annotations
 from infra.settings import Settings
 from infra.store.base import VectorStore
 from infra.store.edge import EdgeStore
-from infra.store.server import ServerStore
+from infra.store.server import ServerConfig, ServerStore
 
 _memory: ServerStore | None = None
+
+
+def server_config(settings: Settings) -> ServerConfig:
+    if settings.qdrant_url is None:
+        raise ValueError("no Qdrant server configured (LOOKALIKE_QDRANT_URL is unset)")
+    key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    return ServerConfig(
+        url=settings.qdrant_url,
+        api_key=key,
+        timeout=settings.qdrant_timeout,
+        prefer_grpc=settings.qdrant_prefer_grpc,
+        retries=settings.qdrant_retries,
+        hnsw_m=settings.qdrant_hnsw_m,
+        hnsw_ef_construct=settings.qdrant_hnsw_ef_construct,
+        quantization=settings.qdrant_quantization,
+        shard_number=settings.qdrant_shard_number,
+        replication_factor=settings.qdrant_replication_factor,
+    )
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -21,7 +39,6 @@ def open_store(settings: Settings) -> VectorStore:
         return EdgeStore(settings.store_path)
     if settings.qdrant_url == ":memory:":
         if _memory is None:
-            _memory = ServerStore(":memory:", keep_open=True)
+            _memory = ServerStore(server_config(settings), keep_open=True)
         return _memory
-    key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    return ServerStore(settings.qdrant_url, api_key=key, timeout=settings.qdrant_timeout)
+    return ServerStore(server_config(settings))

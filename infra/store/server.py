@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -19,9 +22,28 @@ from infra.store.base import (
     StoreUnavailableError,
     check_dimension,
     check_k,
+    unknown_collection,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How to reach the server and how its collections are built."""
+
+    url: str
+    api_key: str | None = None
+    timeout: float = 30.0
+    prefer_grpc: bool = False
+    retries: int = 3
+    backoff: float = 0.5
+    hnsw_m: int | None = None
+    hnsw_ef_construct: int | None = None
+    quantization: bool = False  # int8 scalar quantization, rescored with the original vectors
+    shard_number: int | None = None
+    replication_factor: int | None = None
 
 
 def _match(values: Sequence[Any]) -> qm.Match:
@@ -48,45 +70,98 @@ def _filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qm.F
     return qm.Filter(must=must or None, must_not=must_not or None)
 
 
+def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
+    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+
 class ServerStore:
     """The same contract as the embedded store, over qdrant-client."""
 
     backend = "server"
 
-    def __init__(
-        self, url: str, api_key: str | None = None, timeout: float = 30.0, keep_open: bool = False
-    ) -> None:
-        self.url = url
+    def __init__(self, config: ServerConfig, keep_open: bool = False) -> None:
+        self.config = config
+        self.url = config.url
         self._keep_open = keep_open
-        if url == ":memory:":
+        if config.url == ":memory:":
             self._client = QdrantClient(location=":memory:")
         else:
-            self._client = QdrantClient(url=url, api_key=api_key, timeout=int(timeout))
+            self._client = QdrantClient(
+                url=config.url,
+                api_key=config.api_key,
+                timeout=int(config.timeout),
+                prefer_grpc=config.prefer_grpc,
+            )
         self._dims: dict[str, int] = {}
 
     def _call(self, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except (ResponseHandlingException, ConnectionError, TimeoutError) as exc:
-            raise StoreUnavailableError(
-                f"Qdrant at {self.url} is unreachable ({type(exc).__name__}): start it "
-                "(`docker compose up -d qdrant`), check LOOKALIKE_QDRANT_URL and the API key, or "
-                "unset LOOKALIKE_QDRANT_URL to use the embedded store."
-            ) from exc
-        except UnexpectedResponse as exc:
-            raise StoreError(f"Qdrant at {self.url} refused the request: {exc}") from exc
+        """Run one request; retry a bounded number of times with backoff while unreachable."""
+        for attempt in range(self.config.retries + 1):
+            try:
+                return fn()
+            except (ResponseHandlingException, ConnectionError, TimeoutError) as exc:
+                if attempt == self.config.retries:
+                    raise StoreUnavailableError(
+                        f"Qdrant at {self.url} is unreachable after {attempt + 1} tries "
+                        f"({type(exc).__name__}): start it (`docker compose up -d qdrant`), check "
+                        "LOOKALIKE_QDRANT_URL and the API key, or unset LOOKALIKE_QDRANT_URL to "
+                        "use the embedded store."
+                    ) from exc
+                delay = self.config.backoff * 2**attempt
+                log.warning("Qdrant at %s unreachable, retrying in %.1fs", self.url, delay)
+                time.sleep(delay)
+            except UnexpectedResponse as exc:
+                raise StoreError(f"Qdrant at {self.url} refused the request: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    # -- collections and aliases ---------------------------------------------------------------
+
+    def list_collections(self) -> list[str]:
+        return sorted(c.name for c in self._call(self._client.get_collections).collections)
+
+    def aliases(self) -> dict[str, str]:
+        res = self._call(self._client.get_aliases)
+        return {a.alias_name: a.collection_name for a in res.aliases}
+
+    def resolve(self, name: str) -> str:
+        # Aliases first: qdrant-client reports an alias as an existing collection too.
+        target = self.aliases().get(name)
+        if target is not None:
+            return target
+        if self._call(lambda: self._client.collection_exists(name)):
+            return name
+        raise unknown_collection(name, self.url)
 
     def has_collection(self, name: str) -> bool:
-        return self._call(lambda: self._client.collection_exists(name))
+        try:
+            self.resolve(name)
+        except StoreError:
+            return False
+        return True
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        if not self._call(lambda: self._client.collection_exists(collection)):
+            raise unknown_collection(collection, self.url)
+        ops: list[qm.AliasOperations] = [
+            qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=alias)),
+            qm.CreateAliasOperation(
+                create_alias=qm.CreateAlias(collection_name=collection, alias_name=alias)
+            ),
+        ]
+        # One request: Qdrant applies the delete and the create atomically.
+        self._call(lambda: self._client.update_collection_aliases(change_aliases_operations=ops))
+
+    def metadata(self, name: str) -> dict[str, Any]:
+        info = self._call(lambda: self._client.get_collection(self.resolve(name)))
+        return dict(info.config.metadata or {})
+
+    def set_metadata(self, name: str, values: dict[str, Any]) -> None:
+        collection = self.resolve(name)
+        self._call(lambda: self._client.update_collection(collection, metadata=values))
 
     def dimension(self, name: str) -> int:
         if name not in self._dims:
-            if not self.has_collection(name):
-                raise StoreError(
-                    f"collection {name!r} does not exist on {self.url}: run `lookalike run` "
-                    "(or `lookalike index`) first, or check LOOKALIKE_COLLECTION."
-                )
-            info = self._call(lambda: self._client.get_collection(name))
+            info = self._call(lambda: self._client.get_collection(self.resolve(name)))
             params = info.config.params.vectors
             if not isinstance(params, qm.VectorParams):
                 raise StoreError(f"collection {name!r} uses named vectors; Lookalike expects one.")
@@ -98,23 +173,46 @@ class ServerStore:
             if (dim := self.dimension(spec.name)) != spec.dim:
                 raise StoreError(
                     f"collection {spec.name!r} holds {dim}-d vectors, not {spec.dim}-d: choose "
-                    "another collection name or delete it (`lookalike index --recreate`)."
+                    "another collection name or delete it (`lookalike index rm NAME`)."
                 )
             return
-        vectors = qm.VectorParams(size=spec.dim, distance=qm.Distance.COSINE)
-        self._call(lambda: self._client.create_collection(spec.name, vectors_config=vectors))
+        self._create(spec)
         fields = [(k, qm.PayloadSchemaType.KEYWORD) for k in spec.keyword_fields]
         fields += [(k, qm.PayloadSchemaType.INTEGER) for k in spec.integer_fields]
         for key, schema in fields:
             self._index_field(spec.name, key, schema)
-        self._dims[spec.name] = spec.dim
+
+    def _create(self, spec: CollectionSpec) -> None:
+        c = self.config
+        quantization = (
+            qm.ScalarQuantization(
+                scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True)
+            )
+            if c.quantization
+            else None
+        )
+        self._call(
+            lambda: self._client.create_collection(
+                spec.name,
+                vectors_config=qm.VectorParams(size=spec.dim, distance=qm.Distance.COSINE),
+                hnsw_config=qm.HnswConfigDiff(m=c.hnsw_m, ef_construct=c.hnsw_ef_construct),
+                quantization_config=quantization,
+                shard_number=c.shard_number,
+                replication_factor=c.replication_factor,
+                metadata=spec.metadata or None,
+            )
+        )
 
     def _index_field(self, name: str, key: str, schema: qm.PayloadSchemaType) -> None:
         self._call(lambda: self._client.create_payload_index(name, key, schema))
 
     def delete_collection(self, name: str) -> None:
+        if name in self.aliases().values():
+            raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
         self._dims.pop(name, None)
         self._call(lambda: self._client.delete_collection(name))
+
+    # -- points ---------------------------------------------------------------------------------
 
     def upsert(self, name: str, batch: PointBatch) -> None:
         check_dimension(name, self.dimension(name), batch.vectors)
@@ -125,7 +223,7 @@ class ServerStore:
         self._call(lambda: self._client.upsert(name, points=points, wait=True))
 
     def finalize(self, name: str) -> None:
-        """The server indexes in the background; nothing to wait for with ``wait=True`` writes."""
+        """The server indexes in the background; ``wait=True`` writes are already durable."""
         self.dimension(name)
 
     def count(self, name: str, where: Sequence[Condition] = ()) -> int:
@@ -143,6 +241,11 @@ class ServerStore:
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
+    def _search_params(self) -> qm.SearchParams | None:
+        if not self.config.quantization:
+            return None
+        return qm.SearchParams(quantization=qm.QuantizationSearchParams(rescore=True))
+
     def query(
         self,
         name: str,
@@ -150,19 +253,61 @@ class ServerStore:
         k: int,
         where: Sequence[Condition] = (),
         exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[list[Hit]]:
-        check_k(k)
+        check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = _filter(where, exclude_ids)
         requests = [
-            qm.QueryRequest(query=v.tolist(), filter=flt, limit=k, with_payload=True)
+            qm.QueryRequest(
+                query=v.tolist(),
+                filter=flt,
+                limit=k,
+                offset=offset,
+                score_threshold=score_threshold,
+                params=self._search_params(),
+                with_payload=True,
+            )
             for v in vectors
         ]
         responses = self._call(lambda: self._client.query_batch_points(name, requests=requests))
-        return [
-            [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points]
-            for r in responses
-        ]
+        return [_hits(r.points) for r in responses]
+
+    def recommend_best_score(
+        self,
+        name: str,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+        k: int,
+        where: Sequence[Condition] = (),
+        exclude_ids: Sequence[str] = (),
+        offset: int = 0,
+        score_threshold: float | None = None,
+    ) -> list[Hit]:
+        check_k(k, offset)
+        dim = self.dimension(name)
+        check_dimension(name, dim, positives)
+        query = qm.RecommendQuery(
+            recommend=qm.RecommendInput(
+                positive=[v.tolist() for v in positives],
+                negative=[v.tolist() for v in negatives.reshape(-1, dim)],
+                strategy=qm.RecommendStrategy.BEST_SCORE,
+            )
+        )
+        res = self._call(
+            lambda: self._client.query_points(
+                name,
+                query=query,
+                query_filter=_filter(where, exclude_ids),
+                limit=k,
+                offset=offset,
+                score_threshold=score_threshold,
+                params=self._search_params(),
+                with_payload=True,
+            )
+        )
+        return _hits(res.points)
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         self.dimension(name)

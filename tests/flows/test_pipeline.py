@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from flows.cli import main
 from flows.index import index_flow
@@ -13,6 +14,7 @@ from infra.checkpoints import load_checkpoint
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import DATASET, LABEL_NAMES
+from tasks.data import load_splits
 
 TRAIN, TEST = 3000, 500
 
@@ -36,14 +38,22 @@ def run(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Sett
 def test_the_collection_holds_exactly_the_slice(run: tuple[Settings, RunSummary]) -> None:
     settings, summary = run
     assert summary.points == TRAIN + TEST
+    assert summary.collection == f"fashion-mnist-{summary.model.model_version}"
+    assert summary.decision.promoted
     store = open_store(settings)
     try:
-        assert store.count(settings.collection, [Condition.equals("split", "train")]) == TRAIN
-        assert store.count(settings.collection, [Condition.equals("split", "test")]) == TEST
+        assert store.resolve(settings.served_alias) == summary.collection
+        served = settings.served_alias
+        assert store.count(served, [Condition.equals("split", "train")]) == TRAIN
+        assert store.count(served, [Condition.equals("split", "test")]) == TEST
         pid = point_id(DATASET, "test", 0)
-        payload = store.payloads(settings.collection, [pid])[pid]
+        payload = store.payloads(served, [pid])[pid]
+        meta = store.metadata(served)
     finally:
         store.close()
+    assert meta["complete"] is True
+    assert meta["model_version"] == summary.model.model_version
+    assert meta["metrics"]["precision_at_1"] == summary.metrics["precision_at_1"]
     assert payload == {
         "item_id": "test-0",
         "index": 0,
@@ -79,7 +89,7 @@ def test_checkpoint_records_config_fingerprint_and_metrics(
 
 def test_indexing_again_leaves_the_count_unchanged(run: tuple[Settings, RunSummary]) -> None:
     settings, summary = run
-    assert index_flow(settings, summary.model, summary.data) == TRAIN + TEST
+    assert index_flow(settings, summary.model, summary.data) == (summary.collection, TRAIN + TEST)
 
 
 def test_cli_similar_answers_from_the_index(
@@ -106,3 +116,30 @@ def test_cli_errors_are_one_clear_line(
     assert "unknown item id" in capsys.readouterr().err
     assert main(["similar", "test-1", "--label", "hat", "--home", str(settings.home)]) == 1
     assert "known labels" in capsys.readouterr().err
+
+
+def test_cli_image_query_finds_the_item_itself(
+    run: tuple[Settings, RunSummary], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, summary = run
+    _, test = load_splits(settings, summary.data.root)
+    png = tmp_path / "item.png"
+    Image.fromarray(test.images[3].numpy()).convert("RGB").save(png)
+    assert main(["similar", "--image", str(png), "-k", "3", "--home", str(settings.home)]) == 0
+    first = next(ln for ln in capsys.readouterr().out.splitlines() if "score" in ln)
+    assert "test-3 " in first and "score 1.0000" in first
+
+
+def test_cli_recommend_and_index_ls(
+    run: tuple[Settings, RunSummary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, summary = run
+    home = ["--home", str(settings.home)]
+    liked = ["test-0", "test-11"]
+    args = ["recommend", "--like", *liked, "--dislike", "test-1", "-k", "6", "--max-per-label", "3"]
+    assert main([*args, *home]) == 0
+    hits = [ln for ln in capsys.readouterr().out.splitlines() if "score" in ln]
+    assert len(hits) == 6 and not any(f"{i} " in ln for ln in hits for i in [*liked, "test-1"])
+    assert main(["index", "ls", *home]) == 0
+    out = capsys.readouterr().out
+    assert f"* {summary.collection}" in out and str(TRAIN + TEST) in out

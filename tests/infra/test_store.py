@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.query import similar_to_item
+from infra.query import QueryOptions, similar_to_item
 from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from infra.store.edge import EdgeStore
-from infra.store.server import ServerStore
+from infra.store.server import ServerConfig, ServerStore
 from model.metrics import brute_force_search, l2_normalise
 
 DIM = 8
@@ -40,7 +40,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
         yield s
         s.close()
     elif request.param == "memory":
-        s = ServerStore(":memory:")
+        s = ServerStore(ServerConfig(":memory:"))
         yield s
         s.close()
     else:
@@ -50,7 +50,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStor
         from testcontainers.community.qdrant import QdrantContainer
 
         with QdrantContainer(QDRANT_IMAGE) as qdrant:
-            s = ServerStore(f"http://{qdrant.rest_host_address}")
+            s = ServerStore(ServerConfig(f"http://{qdrant.rest_host_address}"))
             yield s
             s.close()
 
@@ -111,7 +111,7 @@ def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
     hits = store.query("items", vectors[:3], 6)
     for row, r in zip(exact, hits, strict=True):
         assert [h.payload["item_id"] for h in r] == [f"train-{i}" for i in row]
-    similar = similar_to_item(store, "items", "train-0", k=5)
+    similar = similar_to_item(store, "items", "train-0", QueryOptions(k=5))
     assert "train-0" not in [h.payload["item_id"] for h in similar]
     assert [h.payload["item_id"] for h in similar] == [f"train-{i}" for i in exact[0][1:6]]
 
@@ -126,7 +126,7 @@ def test_none_of_and_range_filters(store: VectorStore) -> None:
 
 def test_errors_a_consumer_can_act_on(store: VectorStore) -> None:
     vectors, _ = _load(store)
-    with pytest.raises(StoreError, match="does not exist"):
+    with pytest.raises(StoreError, match="no collection or alias 'nope'"):
         store.count("nope")
     with pytest.raises(StoreError, match="8-d vectors"):
         store.query("items", np.zeros((1, DIM + 1), dtype=np.float32), 3)

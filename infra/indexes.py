@@ -1,0 +1,98 @@
+"""Versioned indexes behind an alias: listing, the quality gate, promotion, pruning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.store.base import StoreError, VectorStore
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    collection: str
+    points: int
+    metadata: dict[str, Any]
+    served: bool
+
+    @property
+    def model_version(self) -> str:
+        return str(self.metadata.get("model_version", "?"))
+
+    @property
+    def precision_at_1(self) -> float | None:
+        value = self.metadata.get("metrics", {}).get("precision_at_1")
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Decision:
+    promoted: bool
+    reason: str
+    previous: str | None
+
+
+def list_indexes(store: VectorStore, alias: str, prefix: str) -> list[IndexInfo]:
+    """Collections whose name starts with ``prefix-``, oldest first."""
+    served = store.aliases().get(alias)
+    infos = [
+        IndexInfo(name, store.count(name), store.metadata(name), name == served)
+        for name in store.list_collections()
+        if name.startswith(f"{prefix}-")
+    ]
+    return sorted(infos, key=lambda i: (str(i.metadata.get("created_at", "")), i.collection))
+
+
+def gate(
+    new: float, current: float | None, floor: float, max_regression: float
+) -> tuple[bool, str]:
+    """Whether an index with precision@1 ``new`` may replace one with ``current``."""
+    if new < floor:
+        return False, f"precision@1 {new:.4f} is below the floor {floor:.4f}"
+    if current is not None and new < current - max_regression:
+        return False, (
+            f"precision@1 {new:.4f} falls more than {max_regression:.4f} below the served "
+            f"index's {current:.4f}"
+        )
+    return True, f"precision@1 {new:.4f} passes the gate"
+
+
+def promote_if_better(
+    store: VectorStore, alias: str, collection: str, floor: float, max_regression: float
+) -> Decision:
+    """Point ``alias`` at ``collection`` when the gate allows; otherwise leave it as it is."""
+    previous = store.aliases().get(alias)
+    new = store.metadata(collection).get("metrics", {}).get("precision_at_1")
+    if new is None:
+        return Decision(False, f"{collection!r} has no evaluation metrics", previous)
+    if previous == collection:
+        return Decision(True, f"{collection!r} is already served", previous)
+    current = None
+    if previous is not None and store.has_collection(previous):
+        current = store.metadata(previous).get("metrics", {}).get("precision_at_1")
+    ok, reason = gate(
+        float(new), None if current is None else float(current), floor, max_regression
+    )
+    if ok:
+        store.set_alias(alias, collection)
+    return Decision(ok, reason, previous)
+
+
+def find_version(store: VectorStore, prefix: str, version: str) -> str:
+    """The collection of a model version (a unique prefix of it is enough)."""
+    matches = [c for c in store.list_collections() if c.startswith(f"{prefix}-{version}")]
+    if len(matches) != 1:
+        what = "no" if not matches else f"{len(matches)}"
+        raise StoreError(f"{what} index matches version {version!r}: see `lookalike index ls`.")
+    return matches[0]
+
+
+def prune(store: VectorStore, alias: str, prefix: str, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` indexes, never the one the alias serves."""
+    if keep < 1:
+        raise StoreError("--keep must be at least 1")
+    infos = list_indexes(store, alias, prefix)
+    doomed = [i.collection for i in infos[: max(0, len(infos) - keep)] if not i.served]
+    for name in doomed:
+        store.delete_collection(name)
+    return doomed

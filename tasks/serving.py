@@ -1,0 +1,37 @@
+"""Serving task: promote a new index behind the alias when it passes the quality gate."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from infra.indexes import Decision, promote_if_better
+from infra.settings import Settings
+from infra.store import open_store
+from tasks.indexing import BACKOFF, RETRIES
+
+
+@task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF)
+def promote_index(settings: Settings, collection: str) -> Decision:
+    store = open_store(settings)
+    try:
+        decision = promote_if_better(
+            store,
+            settings.served_alias,
+            collection,
+            settings.min_precision_at_1,
+            settings.max_regression,
+        )
+    finally:
+        store.close()
+    log = get_run_logger()
+    if decision.promoted:
+        log.info("alias %s -> %s: %s", settings.served_alias, collection, decision.reason)
+    else:
+        log.warning(
+            "not promoted, alias %s stays on %s: %s; %s is kept for inspection",
+            settings.served_alias,
+            decision.previous,
+            decision.reason,
+            collection,
+        )
+    return decision
