@@ -104,6 +104,8 @@ class VectorStore(Protocol):
     def set_alias(self, alias: str, collection: str) -> None:
         """Point ``alias`` at ``collection`` atomically: a reader sees the old or the new one."""
 
+    def delete_alias(self, alias: str) -> None: ...
+
     def resolve(self, name: str) -> str:
         """The collection behind ``name`` (an alias or a collection name)."""
 

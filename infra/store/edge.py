@@ -119,6 +119,10 @@ class EdgeStore:
             raise unknown_collection(collection, str(self.root))
         _write_json_atomically(self.root / _ALIASES, {**self.aliases(), alias: collection})
 
+    def delete_alias(self, alias: str) -> None:
+        rest = {a: c for a, c in self.aliases().items() if a != alias}
+        _write_json_atomically(self.root / _ALIASES, rest)
+
     def list_collections(self) -> list[str]:
         if not self.root.is_dir():
             return []

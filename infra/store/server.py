@@ -151,6 +151,10 @@ class ServerStore:
         # One request: Qdrant applies the delete and the create atomically.
         self._call(lambda: self._client.update_collection_aliases(change_aliases_operations=ops))
 
+    def delete_alias(self, alias: str) -> None:
+        op = qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=alias))
+        self._call(lambda: self._client.update_collection_aliases(change_aliases_operations=[op]))
+
     def metadata(self, name: str) -> dict[str, Any]:
         info = self._call(lambda: self._client.get_collection(self.resolve(name)))
         return dict(info.config.metadata or {})
@@ -303,7 +307,7 @@ class ServerStore:
                 limit=k,
                 offset=offset,
                 score_threshold=score_threshold,
-                params=self._search_params(),
+                search_params=self._search_params(),
                 with_payload=True,
             )
         )

@@ -3,56 +3,16 @@ Docker engine answers, a real Qdrant server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from infra.query import QueryOptions, similar_to_item
 from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
-from infra.store.edge import EdgeStore
-from infra.store.server import ServerConfig, ServerStore
 from model.metrics import brute_force_search, l2_normalise
 
 DIM = 8
 N = 60
-QDRANT_IMAGE = "qdrant/qdrant:v1.16.2"
-
-
-def _docker_reason() -> str | None:
-    try:
-        import docker
-
-        docker.from_env().ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine"
-        return f"no Docker engine answers ping ({type(exc).__name__}), so no real Qdrant server"
-    return None
-
-
-@pytest.fixture(
-    params=["embedded", "memory", pytest.param("server", marks=pytest.mark.integration)]
-)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    if request.param == "embedded":
-        s: VectorStore = EdgeStore(tmp_path / "qdrant")
-        yield s
-        s.close()
-    elif request.param == "memory":
-        s = ServerStore(ServerConfig(":memory:"))
-        yield s
-        s.close()
-    else:
-        reason = _docker_reason()
-        if reason:
-            pytest.skip(reason)
-        from testcontainers.community.qdrant import QdrantContainer
-
-        with QdrantContainer(QDRANT_IMAGE) as qdrant:
-            s = ServerStore(ServerConfig(f"http://{qdrant.rest_host_address}"))
-            yield s
-            s.close()
 
 
 def _data() -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,92 @@
+"""Consumer queries, the same assertions on each backend (server via testcontainers when it can)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infra.query import QueryOptions, recommend, similar_to_item, similar_to_vector
+from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
+from infra.store.base import CollectionSpec
+from model.metrics import brute_force_search, l2_normalise
+
+N, DIM = 90, 6
+
+
+@pytest.fixture
+def vectors(store: VectorStore) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    v = l2_normalise(rng.standard_normal((N, DIM)).astype(np.float32))
+    store.ensure_collection(CollectionSpec("items", DIM))
+    payloads = [
+        {"item_id": f"train-{i}", "label": i % 3, "split": "train", "price": float(i)}
+        for i in range(N)
+    ]
+    ids = [point_id("toy", "train", i) for i in range(N)]
+    store.upsert("items", PointBatch(ids, v, payloads))
+    store.finalize("items")
+    return v
+
+
+def _items(hits: list) -> list[str]:
+    return [h.payload["item_id"] for h in hits]
+
+
+def test_offset_and_threshold(store: VectorStore, vectors: np.ndarray) -> None:
+    full = similar_to_vector(store, "items", vectors[0], QueryOptions(k=10))
+    page = similar_to_vector(store, "items", vectors[0], QueryOptions(k=5, offset=5))
+    assert _items(page) == _items(full)[5:10]
+    cut = (full[3].score + full[4].score) / 2
+    above = similar_to_vector(store, "items", vectors[0], QueryOptions(k=10, score_threshold=cut))
+    assert _items(above) == _items(full)[:4]
+
+
+def test_average_vector_recommendation_matches_its_formula(
+    store: VectorStore, vectors: np.ndarray
+) -> None:
+    liked, disliked = ["train-1", "train-2"], ["train-3"]
+    hits = recommend(store, "items", liked, disliked, "average_vector", QueryOptions(k=5))
+    query = l2_normalise((2 * vectors[[1, 2]].mean(0) - vectors[3])[None])[0]
+    order = [f"train-{i}" for i in brute_force_search(vectors)(query[None], 10)[0]]
+    expected = [i for i in order if i not in (*liked, *disliked)][:5]
+    assert _items(hits) == expected
+
+
+def test_best_score_and_centroid_exclude_the_examples(
+    store: VectorStore, vectors: np.ndarray
+) -> None:
+    liked = ["train-4", "train-5", "train-6"]
+    for strategy in ("best_score", "centroid"):
+        hits = recommend(store, "items", liked, ["train-7"], strategy, QueryOptions(k=8))
+        assert len(hits) == 8
+        assert not set(_items(hits)) & {*liked, "train-7"}
+
+
+def test_diversity_caps_hits_per_label(store: VectorStore, vectors: np.ndarray) -> None:
+    hits = similar_to_item(store, "items", "train-0", QueryOptions(k=6, max_per_label=2))
+    labels = [h.payload["label"] for h in hits]
+    assert len(hits) == 6 and max(labels.count(x) for x in set(labels)) == 2
+
+
+def test_filters_in_not_in_and_range(store: VectorStore, vectors: np.ndarray) -> None:
+    where = (Condition("label", any_of=(0, 1)), Condition("price", gt=20, lte=60))
+    hits = similar_to_item(store, "items", "train-0", QueryOptions(k=50, where=where))
+    assert hits and all(h.payload["label"] in (0, 1) for h in hits)
+    assert all(20 < h.payload["price"] <= 60 for h in hits)
+    hits = similar_to_item(
+        store, "items", "train-0", QueryOptions(k=50, where=(Condition("label", none_of=(2,)),))
+    )
+    assert hits and all(h.payload["label"] != 2 for h in hits)
+
+
+def test_query_errors(store: VectorStore, vectors: np.ndarray) -> None:
+    with pytest.raises(StoreError, match="unknown item id 'train-999'"):
+        recommend(store, "items", ["train-1", "train-999"])
+    with pytest.raises(StoreError, match="at least one liked"):
+        recommend(store, "items", [])
+    with pytest.raises(StoreError, match="k must be"):
+        QueryOptions(k=0)
+    with pytest.raises(StoreError, match="6-d vectors"):
+        similar_to_vector(store, "items", np.ones(DIM + 2, np.float32), QueryOptions())
+    with pytest.raises(StoreError, match="no collection or alias"):
+        similar_to_item(store, "missing-alias", "train-1")
