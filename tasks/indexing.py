@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prefect import get_run_logger, task
+from prefect import task
 from tqdm.auto import tqdm
 
 from infra.settings import Settings
@@ -14,6 +14,7 @@ from model.data import LABEL_NAMES
 from model.embed import iter_embeddings
 from model.train import pick_device
 from tasks.data import DataInfo, load_splits
+from tasks.logs import task_logger
 from tasks.training import ModelRef, load_model
 
 # Qdrant calls retry with backoff: a restarting server or a busy disk usually recovers.
@@ -85,7 +86,7 @@ def index_split(
         bar.close()
     finally:
         store.close()
-    get_run_logger().info("indexed %d %s items into %s", written, split, collection)
+    task_logger(__name__).info("indexed %d %s items into %s", written, split, collection)
     return written
 
 

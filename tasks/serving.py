@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from infra.indexes import Decision, promote_if_better
 from infra.settings import Settings
 from infra.store import open_store
 from tasks.indexing import BACKOFF, RETRIES
+from tasks.logs import task_logger
 
 
 @task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF)
@@ -23,7 +24,7 @@ def promote_index(settings: Settings, collection: str) -> Decision:
         )
     finally:
         store.close()
-    log = get_run_logger()
+    log = task_logger(__name__)
     if decision.promoted:
         log.info("alias %s -> %s: %s", settings.served_alias, collection, decision.reason)
     else:

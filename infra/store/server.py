@@ -94,6 +94,11 @@ class ServerStore:
             )
         self._dims: dict[str, int] = {}
 
+    @property
+    def client(self) -> QdrantClient:
+        """The underlying qdrant-client, for callers that speak Qdrant directly."""
+        return self._client
+
     def _call(self, fn: Callable[[], T]) -> T:
         """Run one request; retry a bounded number of times with backoff while unreachable."""
         for attempt in range(self.config.retries + 1):
