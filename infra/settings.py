@@ -101,7 +101,10 @@ class Settings(BaseSettings):
         default=0.0, ge=0, lt=1, description="CosFace additive margin on the true class cosine."
     )
     label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="Label smoothing.")
-    augment: bool = Field(default=True, description="Random crop and flip while training.")
+    augment: bool = Field(
+        default=False,
+        description="Random crop and flip while training (pays off only past ~10 epochs).",
+    )
     seed: int = Field(default=0, description="Random seed for weights, batches and augmentation.")
     device: str = Field(default="auto", description="'auto' (CUDA if present), 'cpu' or 'cuda'.")
     num_threads: int | None = Field(default=None, ge=1, description="Torch CPU threads.")
