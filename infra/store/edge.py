@@ -143,7 +143,17 @@ class EdgeStore:
     def _shard(self, name: str) -> qe.EdgeShard:
         collection = self.resolve(name)
         if collection not in self._shards:
-            self._shards[collection] = qe.EdgeShard.load(str(self._dir(collection) / "shard"))
+            try:
+                shard = qe.EdgeShard.load(str(self._dir(collection) / "shard"))
+            except Exception as exc:
+                if "WouldBlock" not in str(exc):
+                    raise
+                raise StoreError(
+                    f"collection {collection!r} is open in another embedded store (another "
+                    "process or object): close it first, or use a Qdrant server for concurrent "
+                    "readers and writers."
+                ) from exc
+            self._shards[collection] = shard
         return self._shards[collection]
 
     def has_collection(self, name: str) -> bool:
