@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="measure an index (default: the served one)")
     p.add_argument("--version", default=None, help="the model version whose index to measure")
+    p.add_argument(
+        "--no-table",
+        dest="table",
+        action="store_false",
+        help="skip the full table (learned vs raw pixels vs PCA-64, MAP@R, kNN accuracy)",
+    )
     _add_overrides(p)
 
     p = sub.add_parser("similar", help="items most like ITEM_ID (or an image), from the index")

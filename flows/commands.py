@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flows.evaluate import evaluate_flow
+from flows.evaluate import embedding_table_flow, evaluate_flow
 from flows.index import index_flow
 from flows.pipeline import pipeline
 from flows.queries import QueryService
-from flows.report import print_hits, print_indexes, print_metrics, print_summary
+from flows.report import print_hits, print_indexes, print_metrics, print_summary, print_table
 from flows.train import train_flow
 from infra.checkpoints import CheckpointError
 from infra.indexes import find_version, list_indexes, prune
@@ -142,8 +142,11 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
         checkpoint = str(store.metadata(collection).get("checkpoint", ""))
     finally:
         store.close()
-    metrics = evaluate_flow(settings, model_ref(checkpoint), collection, prepare_data(settings))
+    data = prepare_data(settings)
+    metrics = evaluate_flow(settings, model_ref(checkpoint), collection, data)
     print_metrics(metrics)
+    if args.table:
+        print_table(embedding_table_flow(settings, collection, data))
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from infra.settings import Settings
+from tasks.baselines import embedding_table
 from tasks.data import DataInfo
 from tasks.evaluation import evaluate_index, record_metrics
 from tasks.training import ModelRef
@@ -17,3 +18,11 @@ def evaluate_flow(
     metrics = evaluate_index(settings, collection, data)
     record_metrics(settings, model, collection, metrics)
     return metrics
+
+
+@flow(name="embedding-table", flow_run_name="embedding-table-{collection}")
+def embedding_table_flow(
+    settings: Settings, collection: str, data: DataInfo
+) -> dict[str, dict[str, float]]:
+    """The learned embedding next to raw pixels and PCA-64, every metric, exact search."""
+    return embedding_table(settings, collection, data)

@@ -52,3 +52,11 @@ def print_indexes(infos: Sequence[IndexInfo]) -> None:
         created = i.metadata.get("created_at", "?")
         print(f"  {mark}{i.collection:<32}{i.points:>8}  {i.model_version:<14}{p1:>8}  {created}")
     print("  (* = served by the alias)")
+
+
+def print_table(table: dict[str, dict[str, float]]) -> None:
+    """One row per embedding, one column per metric."""
+    cols = list(next(iter(table.values())))
+    print("  " + f"{'embedding':<14}" + "".join(f"{c:>16}" for c in cols))
+    for name, row in table.items():
+        print("  " + f"{name:<14}" + "".join(f"{row[c]:>16.4f}" for c in cols))

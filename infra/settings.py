@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     test_limit: int | None = Field(
         default=None, ge=1, description="Use only the first N test items (quick runs, tests)."
     )
+    projector_sample: int = Field(
+        default=2000, ge=0, description="Test items in TensorBoard's embedding projector (0: none)."
+    )
     progress: bool = Field(default=True, description="Show progress bars.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of Lookalike's own loggers."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
+import torch
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -23,6 +24,19 @@ class TensorBoardSink:
         self, params: dict[str, float | int | str | bool], metrics: dict[str, float]
     ) -> None:
         self._writer.add_hparams(params, metrics, run_name=".")
+
+    def projector(
+        self,
+        vectors: torch.Tensor,
+        images: torch.Tensor,
+        metadata: list[list[str]],
+        header: list[str],
+        tag: str,
+    ) -> None:
+        """A projector entry: vectors [N, D], sprite thumbnails [N, C, H, W] in [0, 1]."""
+        self._writer.add_embedding(
+            vectors, metadata=metadata, metadata_header=header, label_img=images, tag=tag
+        )
 
     def close(self) -> None:
         self._writer.close()

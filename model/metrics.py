@@ -27,6 +27,38 @@ def recall_at_k(query_labels: np.ndarray, neighbour_labels: np.ndarray, k: int) 
     return float(np.mean(neighbour_labels[:, :k] == query_labels[:, None]))
 
 
+def knn_accuracy(query_labels: np.ndarray, neighbour_labels: np.ndarray, k: int = 10) -> float:
+    """Share of queries whose majority label among ``k`` neighbours is theirs (ties: nearest)."""
+    if len(query_labels) == 0:
+        return float("nan")
+    top = neighbour_labels[:, :k]
+    n_classes = int(max(top.max(), query_labels.max())) + 1
+    votes = np.zeros((len(top), n_classes))
+    # Each vote weighs 1 plus a tiny bonus for rank, so ties go to the nearer neighbour.
+    weights = 1.0 + 1e-6 * (k - np.arange(k))[None, :]
+    np.add.at(votes, (np.arange(len(top))[:, None], top), weights[:, : top.shape[1]])
+    return float(np.mean(votes.argmax(1) == query_labels))
+
+
+def map_at_r(
+    query_labels: np.ndarray, neighbour_labels: np.ndarray, class_counts: np.ndarray
+) -> float:
+    """MAP@R ("A Metric Learning Reality Check", Musgrave et al. 2020).
+
+    For a query of class c, R = ``class_counts[c]`` (items of that class in the index); over its R
+    nearest neighbours, average precision@i at each relevant rank i, divided by R.
+    ``neighbour_labels`` must hold at least max R columns.
+    """
+    r = class_counts[query_labels]
+    if neighbour_labels.shape[1] < int(r.max()):
+        raise ValueError(f"MAP@R needs {int(r.max())} neighbours, got {neighbour_labels.shape[1]}")
+    width = int(r.max())
+    rel = neighbour_labels[:, :width] == query_labels[:, None]
+    rel &= np.arange(width)[None, :] < r[:, None]
+    precision = np.cumsum(rel, axis=1) / np.arange(1, width + 1)[None, :]
+    return float(np.mean((precision * rel).sum(axis=1) / r))
+
+
 def retrieval_metrics(query_labels: np.ndarray, neighbour_labels: np.ndarray) -> dict[str, float]:
     """precision@1 and recall@10 (or recall@k for the k neighbours given, when fewer)."""
     k = min(10, neighbour_labels.shape[1])
@@ -51,3 +83,33 @@ def brute_force_search(index: np.ndarray, chunk: int = 2048) -> Search:
 def l2_normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
+
+
+def full_metrics(
+    query_labels: np.ndarray, neighbour_labels: np.ndarray, class_counts: np.ndarray
+) -> dict[str, float]:
+    """The metric-learning table: precision@1, recall@1/5/10, MAP@R, kNN accuracy (k=10)."""
+    out = {"precision_at_1": precision_at_1(query_labels, neighbour_labels)}
+    for k in (1, 5, 10):
+        out[f"recall_at_{k}"] = recall_at_k(query_labels, neighbour_labels, k)
+    out["map_at_r"] = map_at_r(query_labels, neighbour_labels, class_counts)
+    out["knn_accuracy"] = knn_accuracy(query_labels, neighbour_labels, 10)
+    return out
+
+
+def evaluate_embedding(
+    index: np.ndarray, index_labels: np.ndarray, queries: np.ndarray, query_labels: np.ndarray
+) -> dict[str, float]:
+    """:func:`full_metrics` of unit vectors, with an exact search deep enough for MAP@R."""
+    counts = np.bincount(index_labels, minlength=int(query_labels.max()) + 1)
+    depth = max(10, int(counts[np.unique(query_labels)].max()))
+    neighbours = brute_force_search(index, chunk=256)(queries, min(depth, len(index)))
+    labels = index_labels.astype(np.int16)[neighbours]
+    return full_metrics(query_labels, labels, counts)
+
+
+def pca_fit(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and top-``dim`` principal axes [D, dim] of rows ``x``."""
+    mean = x.mean(axis=0)
+    _, _, v = torch.pca_lowrank(torch.from_numpy(x - mean), q=dim, center=False, niter=4)
+    return mean, v.numpy()

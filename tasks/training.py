@@ -13,6 +13,8 @@ from prefect import task
 from infra.checkpoints import load_checkpoint, save_checkpoint
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
+from model.data import LABEL_NAMES, Split
+from model.embed import embed_all
 from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
 from model.train import TrainConfig, pick_device, train
 from tasks.data import DataInfo, load_splits
@@ -59,13 +61,25 @@ def load_model(checkpoint: str, device: torch.device | None = None) -> Embedding
     return model.to(device or torch.device("cpu")).to(memory_format=torch.channels_last)
 
 
+def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n: int) -> int:
+    """Put the first ``n`` items of ``split`` in TensorBoard's projector; return how many."""
+    part = split.head(n) if n else None
+    if part is None or len(part) == 0:
+        return 0
+    vectors = torch.from_numpy(embed_all(model, part.images))
+    thumbs = part.images[:, None].float() / 255.0
+    meta = [[LABEL_NAMES[int(y)], part.name, f"{part.name}-{i}"] for i, y in enumerate(part.labels)]
+    sink.projector(vectors, thumbs, meta, ["label_name", "split", "item_id"], "items")
+    return len(part)
+
+
 @task(name="train-model")
 def train_model(settings: Settings, data: DataInfo) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory."""
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
-    train_split, _ = load_splits(settings, data.root)
+    train_split, test_split = load_splits(settings, data.root)
     tb_dir = settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
     with TensorBoardSink(tb_dir) as sink:
         result = train(
@@ -76,6 +90,7 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
             sink=sink,
             progress=settings.progress,
         )
+        write_projector(sink, result.model, test_split, settings.projector_sample)
     last = result.history[-1] if result.history else {}
     path = save_checkpoint(
         settings.checkpoint_dir,

@@ -144,3 +144,33 @@ def test_cli_recommend_and_index_ls(
     assert main(["index", "ls", *home]) == 0
     out = capsys.readouterr().out
     assert f"* {summary.collection}" in out and str(TRAIN + TEST) in out
+
+
+def test_projector_files_agree_with_the_sample(run: tuple[Settings, RunSummary]) -> None:
+    settings, summary = run
+    tb = Path(summary.model.tensorboard_dir)
+    config = next(tb.glob("**/projector_config.pbtxt")).read_text()
+    assert "sprite" in config and "metadata.tsv" in config
+    metadata = next(tb.glob("**/metadata.tsv")).read_text().splitlines()
+    assert metadata[0].split("\t") == ["label_name", "split", "item_id"]
+    assert len(metadata) - 1 == min(settings.projector_sample, TEST)
+    assert next(tb.glob("**/sprite.png")).stat().st_size > 0
+    tensors = next(tb.glob("**/tensors.tsv")).read_text().splitlines()
+    assert len(tensors) == min(settings.projector_sample, TEST)
+
+
+def test_cli_evaluate_prints_the_embedding_table(
+    run: tuple[Settings, RunSummary], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, summary = run
+    home = ["--home", str(settings.home), "--data-root", str(settings.data_root)]
+    limits = ["--train-limit", str(TRAIN), "--test-limit", str(TEST)]
+    assert main(["evaluate", *home, *limits]) == 0
+    out = capsys.readouterr().out
+    assert "map_at_r" in out and "knn_accuracy" in out
+    rows = {
+        ln.split()[0]: ln
+        for ln in out.splitlines()
+        if ln.strip().startswith(("learned", "raw", "PCA"))
+    }
+    assert set(rows) == {"learned", "raw", "PCA-64"}

@@ -5,7 +5,9 @@ import pytest
 
 from model.metrics import (
     brute_force_search,
+    knn_accuracy,
     l2_normalise,
+    map_at_r,
     precision_at_1,
     recall_at_k,
     retrieval_metrics,
@@ -40,3 +42,24 @@ def test_retrieval_metrics_of_a_perfect_search_are_one() -> None:
     neighbours = brute_force_search(points)(points, 10)
     m = retrieval_metrics(labels, labels[neighbours])
     assert m == {"precision_at_1": 1.0, "recall_at_10": 1.0}
+
+
+def test_knn_accuracy_majority_and_ties() -> None:
+    q = np.array([0, 1])
+    nb = np.array([[1, 0, 0], [0, 1, 2]])  # query 0: majority 0; query 1: tie -> nearest is 0
+    assert knn_accuracy(q, nb, k=3) == pytest.approx(0.5)
+
+
+def test_map_at_r_against_the_papers_definition() -> None:
+    # R = 2 for class 0, 3 for class 1 (items of each class in the index).
+    counts = np.array([2, 3])
+    q = np.array([0, 1])
+    nb = np.array([[0, 1, 0], [1, 0, 1]])
+    # query 0: R=2, relevant at rank 1 only -> (1/1) / 2 = 0.5
+    # query 1: R=3, relevant at ranks 1 and 3 -> (1/1 + 2/3) / 3
+    expected = (0.5 + (1 + 2 / 3) / 3) / 2
+    assert map_at_r(q, nb, counts) == pytest.approx(expected)
+    perfect = np.array([[0, 0, 1], [1, 1, 1]])
+    assert map_at_r(q, perfect, counts) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="needs 3 neighbours"):
+        map_at_r(q, nb[:, :2], counts)
