@@ -162,7 +162,7 @@ def test_projector_files_agree_with_the_sample(run: tuple[Settings, RunSummary])
 def test_cli_evaluate_prints_the_embedding_table(
     run: tuple[Settings, RunSummary], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, summary = run
+    settings, _ = run
     home = ["--home", str(settings.home), "--data-root", str(settings.data_root)]
     limits = ["--train-limit", str(TRAIN), "--test-limit", str(TEST)]
     assert main(["evaluate", *home, *limits]) == 0
