@@ -52,9 +52,18 @@ class Settings(BaseSettings):
     qdrant_retries: int = Field(
         default=3, ge=0, description="Retries (with exponential backoff) while the server is down."
     )
-    qdrant_hnsw_m: int | None = Field(default=None, ge=0, description="HNSW m (server default).")
-    qdrant_hnsw_ef_construct: int | None = Field(
-        default=None, ge=4, description="HNSW ef_construct (server default when unset)."
+    qdrant_hnsw_m: int = Field(default=16, ge=0, description="HNSW edges per node.")
+    qdrant_hnsw_ef_construct: int = Field(default=100, ge=4, description="HNSW ef_construct.")
+    qdrant_payload_m: int = Field(
+        default=16,
+        ge=0,
+        description="Extra HNSW edges per indexed payload value, so filtered queries (by label, "
+        "split) walk the graph instead of scanning.",
+    )
+    qdrant_full_scan_threshold_kb: int = Field(
+        default=1000,
+        ge=0,
+        description="Below this many KB of matching vectors a filtered query scans exactly.",
     )
     qdrant_quantization: bool = Field(
         default=False, description="int8 scalar quantization on the server, rescored at query time."

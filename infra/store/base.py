@@ -75,6 +75,16 @@ class PointBatch:
 
 
 @dataclass(frozen=True)
+class IndexParams:
+    """HNSW build parameters, the same on both backends."""
+
+    m: int = 16
+    ef_construct: int = 100
+    payload_m: int = 16
+    full_scan_threshold_kb: int = 1000
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
     """What a collection is created with; ``keyword``/``integer`` fields get payload indexes."""
 

@@ -17,6 +17,7 @@ from infra.store.base import (
     CollectionSpec,
     Condition,
     Hit,
+    IndexParams,
     PointBatch,
     StoreError,
     check_dimension,
@@ -76,8 +77,9 @@ class EdgeStore:
 
     backend = "embedded"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index: IndexParams | None = None) -> None:
         self.root = root
+        self.index = index or IndexParams()
         self._shards: dict[str, qe.EdgeShard] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
 
@@ -177,8 +179,17 @@ class EdgeStore:
         folder = self._dir(spec.name)
         shutil.rmtree(folder, ignore_errors=True)  # leftovers of a create that died half-way
         folder.mkdir(parents=True)
+        hnsw = qe.HnswIndexConfig(
+            m=self.index.m,
+            ef_construct=self.index.ef_construct,
+            full_scan_threshold=self.index.full_scan_threshold_kb,
+            payload_m=self.index.payload_m,
+        )
+        # Payload kept in RAM: hits carry their payload, and reading it cold costs ~1 ms a query.
         config = qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine)
+            vectors=qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine),
+            hnsw_config=hnsw,
+            payload_memory=qe.Memory.Cached,
         )
         shard = qe.EdgeShard.create(str(folder / "shard"), config)
         for key in spec.keyword_fields:

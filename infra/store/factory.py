@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.store.base import VectorStore
+from infra.store.base import IndexParams, VectorStore
 from infra.store.edge import EdgeStore
 from infra.store.server import ServerConfig, ServerStore
 
 _memory: ServerStore | None = None
+
+
+def index_params(settings: Settings) -> IndexParams:
+    return IndexParams(
+        m=settings.qdrant_hnsw_m,
+        ef_construct=settings.qdrant_hnsw_ef_construct,
+        payload_m=settings.qdrant_payload_m,
+        full_scan_threshold_kb=settings.qdrant_full_scan_threshold_kb,
+    )
 
 
 def server_config(settings: Settings) -> ServerConfig:
@@ -20,8 +29,7 @@ def server_config(settings: Settings) -> ServerConfig:
         timeout=settings.qdrant_timeout,
         prefer_grpc=settings.qdrant_prefer_grpc,
         retries=settings.qdrant_retries,
-        hnsw_m=settings.qdrant_hnsw_m,
-        hnsw_ef_construct=settings.qdrant_hnsw_ef_construct,
+        index=index_params(settings),
         quantization=settings.qdrant_quantization,
         shard_number=settings.qdrant_shard_number,
         replication_factor=settings.qdrant_replication_factor,
@@ -36,7 +44,7 @@ def open_store(settings: Settings) -> VectorStore:
     """
     global _memory
     if settings.qdrant_url is None:
-        return EdgeStore(settings.store_path)
+        return EdgeStore(settings.store_path, index_params(settings))
     if settings.qdrant_url == ":memory:":
         if _memory is None:
             _memory = ServerStore(server_config(settings), keep_open=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -17,6 +17,7 @@ from infra.store.base import (
     CollectionSpec,
     Condition,
     Hit,
+    IndexParams,
     PointBatch,
     StoreError,
     StoreUnavailableError,
@@ -39,8 +40,7 @@ class ServerConfig:
     prefer_grpc: bool = False
     retries: int = 3
     backoff: float = 0.5
-    hnsw_m: int | None = None
-    hnsw_ef_construct: int | None = None
+    index: IndexParams = field(default_factory=IndexParams)
     quantization: bool = False  # int8 scalar quantization, rescored with the original vectors
     shard_number: int | None = None
     replication_factor: int | None = None
@@ -204,7 +204,12 @@ class ServerStore:
             lambda: self._client.create_collection(
                 spec.name,
                 vectors_config=qm.VectorParams(size=spec.dim, distance=qm.Distance.COSINE),
-                hnsw_config=qm.HnswConfigDiff(m=c.hnsw_m, ef_construct=c.hnsw_ef_construct),
+                hnsw_config=qm.HnswConfigDiff(
+                    m=c.index.m,
+                    ef_construct=c.index.ef_construct,
+                    payload_m=c.index.payload_m,
+                    full_scan_threshold=c.index.full_scan_threshold_kb,
+                ),
                 quantization_config=quantization,
                 shard_number=c.shard_number,
                 replication_factor=c.replication_factor,
