@@ -37,6 +37,9 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
     for flag, (field, typ, text) in OVERRIDES.items():
         g.add_argument(flag, dest=field, type=typ, default=None, help=text)
     g.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    g.add_argument(
+        "--retrain", dest="retrain", action="store_true", default=None, help="ignore cached models"
+    )
 
 
 def _add_query_options(p: argparse.ArgumentParser) -> None:
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    fields = {field for field, _, _ in OVERRIDES.values()} | {"progress"}
+    fields = {field for field, _, _ in OVERRIDES.values()} | {"progress", "retrain"}
     values: dict[str, Any] = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     return Settings(**values)
 

@@ -62,3 +62,27 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a Lookalike checkpoint of format {FORMAT}.")
     return payload
+
+
+_INDEX = "index.json"
+
+
+def find_cached(directory: Path, key: str) -> Path | None:
+    """The checkpoint registered under ``key`` (a training cache key), if it still exists."""
+    index = directory / _INDEX
+    if not index.is_file():
+        return None
+    name = json.loads(index.read_text()).get(key)
+    path = directory / name if name else None
+    return path if path is not None and path.is_file() else None
+
+
+def register_cached(directory: Path, key: str, path: Path) -> None:
+    """Remember ``path`` as the checkpoint for ``key``; the index is replaced atomically."""
+    index = directory / _INDEX
+    entries = json.loads(index.read_text()) if index.is_file() else {}
+    entries[key] = path.name
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(entries, f, indent=1, sort_keys=True)
+    os.replace(tmp, index)

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     projector_sample: int = Field(
         default=2000, ge=0, description="Test items in TensorBoard's embedding projector (0: none)."
     )
+    retrain: bool = Field(
+        default=False,
+        description="Train even when a checkpoint of the same config and data exists.",
+    )
     progress: bool = Field(default=True, description="Show progress bars.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of Lookalike's own loggers."

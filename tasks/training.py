@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from prefect import task
 
-from infra.checkpoints import load_checkpoint, save_checkpoint
+from infra.checkpoints import find_cached, load_checkpoint, register_cached, save_checkpoint
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
 from model.data import LABEL_NAMES, Split
@@ -18,6 +20,7 @@ from model.embed import embed_all
 from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
 from model.train import TrainConfig, pick_device, train
 from tasks.data import DataInfo, load_splits
+from tasks.logs import task_logger
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class ModelRef:
     train_seconds: float
     device: str
     tensorboard_dir: str
+    cached: bool = False
 
 
 def net_config(settings: Settings) -> EmbeddingNetConfig:
@@ -55,6 +59,16 @@ def public_config(settings: Settings) -> dict[str, Any]:
     return settings.model_dump(mode="json", exclude={"qdrant_api_key"})
 
 
+def training_key(settings: Settings, fingerprint: str) -> str:
+    """Cache key of a training run: architecture, recipe and data, never tensors."""
+    spec = {
+        "net": net_config(settings).to_dict(),
+        "train": train_config(settings).to_dict(),
+        "data": fingerprint,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def load_model(checkpoint: str, device: torch.device | None = None) -> EmbeddingNet:
     payload = load_checkpoint(Path(checkpoint))
     model = build_model(payload["model_args"], payload["state_dict"])
@@ -75,7 +89,16 @@ def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n:
 
 @task(name="train-model")
 def train_model(settings: Settings, data: DataInfo) -> ModelRef:
-    """Train the embedding network and save a checkpoint under the checkpoint directory."""
+    """Train the embedding network and save a checkpoint under the checkpoint directory.
+
+    A checkpoint trained with the same architecture, recipe and data is reused unless
+    ``settings.retrain`` is set.
+    """
+    key = training_key(settings, data.fingerprint)
+    cached = None if settings.retrain else find_cached(settings.checkpoint_dir, key)
+    if cached is not None:
+        task_logger(__name__).info("reusing %s: same config and data (--retrain to train)", cached)
+        return replace(model_ref(str(cached)), cached=True)
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
@@ -105,8 +128,10 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
             "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
             "train_seconds": result.seconds,
             "tensorboard_dir": str(tb_dir),
+            "cache_key": key,
         },
     )
+    register_cached(settings.checkpoint_dir, key, path)
     return ModelRef(
         str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
     )
