@@ -1,34 +1,19 @@
-"""Flow: the whole job, train -> index -> evaluate -> gate and promote -> examples."""
+"""Flow: the whole job, train -> index -> evaluate -> gate and promote -> examples -> report."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from prefect import flow
 
 from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.train import train_flow
-from infra.indexes import Decision
 from infra.settings import Settings
-from tasks.data import DataInfo, prepare_data
-from tasks.evaluation import Example, example_queries
+from tasks.data import prepare_data
+from tasks.evaluation import example_queries
+from tasks.reporting import RunSummary, publish_report
 from tasks.serving import promote_index
-from tasks.training import ModelRef
-
-
-@dataclass
-class RunSummary:
-    data: DataInfo
-    model: ModelRef
-    collection: str
-    points: int
-    metrics: dict[str, float]
-    decision: Decision
-    alias: str
-    examples: list[Example]
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _Clock:
@@ -55,7 +40,7 @@ def pipeline(settings: Settings) -> RunSummary:
     decision = promote_index(settings, collection)
     examples = example_queries(settings, collection, data)
     clock.lap("promote+examples")
-    return RunSummary(
+    summary = RunSummary(
         data,
         model,
         collection,
@@ -66,3 +51,5 @@ def pipeline(settings: Settings) -> RunSummary:
         examples,
         clock.seconds,
     )
+    publish_report(settings, summary)
+    return summary

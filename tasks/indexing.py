@@ -15,6 +15,7 @@ from model.embed import iter_embeddings
 from model.train import pick_device
 from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
+from tasks.progress import Progress
 from tasks.training import ModelRef, load_model
 
 # Qdrant calls retry with backoff: a restarting server or a busy disk usually recovers.
@@ -69,6 +70,7 @@ def index_split(
         bar = tqdm(
             total=len(part), desc=f"index {split}", unit="img", disable=not settings.progress
         )
+        progress = Progress(f"index-{split}", len(part), f"embedding {split} into {collection}")
         for start, vectors in batches:
             idx = range(start, start + len(vectors))
             labels = part.labels[start : start + len(vectors)].tolist()
@@ -83,6 +85,7 @@ def index_split(
             store.upsert(collection, batch)
             written += len(vectors)
             bar.update(len(vectors))
+            progress.advance(len(vectors))
         bar.close()
     finally:
         store.close()

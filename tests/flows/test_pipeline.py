@@ -174,3 +174,20 @@ def test_cli_evaluate_prints_the_embedding_table(
         if ln.strip().startswith(("learned", "raw", "PCA"))
     }
     assert set(rows) == {"learned", "raw", "PCA-64"}
+
+
+def test_run_publishes_artifacts_and_the_example_grid(run: tuple[Settings, RunSummary]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    settings, summary = run
+    keys = ["lookalike-metrics", "lookalike-run-report", "index-train", "index-test"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
+        )
+    assert {a.key for a in found} == set(keys)
+    report = next(a for a in found if a.key == "lookalike-run-report")
+    assert summary.model.model_version in str(report.data)
+    png = settings.runs_dir / summary.model.model_version / "examples.png"
+    assert Image.open(png).size == (3 * (28 * 6 + 8), 3 * 28 * 3)
