@@ -28,6 +28,8 @@ OVERRIDES: dict[str, tuple[str, type, str]] = {
     "--device": ("device", str, "auto, cpu or cuda"),
     "--seed": ("seed", int, "random seed"),
     "--train-limit": ("train_limit", int, "use only the first N train items"),
+    "--pipeline-cron": ("pipeline_cron", str, "serve: when to run the pipeline"),
+    "--index-cron": ("index_cron", str, "serve: when to re-index"),
     "--test-limit": ("test_limit", int, "use only the first N test items"),
 }
 
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=int, required=True)
     _add_overrides(p)
 
+    _add_overrides(sub.add_parser("serve", help="serve scheduled deployments to a Prefect API"))
+
     p = sub.add_parser("promote", help="serve the index of VERSION (manual promote / rollback)")
     p.add_argument("version", help="a model version (a unique prefix is enough)")
     _add_overrides(p)
@@ -107,10 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags, as JSON-friendly values."""
     fields = {field for field, _, _ in OVERRIDES.values()} | {"progress", "retrain"}
-    values: dict[str, Any] = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-    return Settings(**values)
+    return {k: v for k, v in vars(args).items() if k in fields and v is not None}
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(**overrides_from(args))
 
 
 def configure_logging(level: str) -> None:

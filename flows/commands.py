@@ -161,5 +161,12 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
         _promote(args, settings)
     elif args.command == "evaluate":
         _evaluate(args, settings)
+    elif args.command == "serve":
+        from prefect import serve
+
+        from flows.cli import overrides_from
+        from flows.deployments import build_deployments
+
+        serve(*build_deployments(settings, overrides_from(args)))
     elif args.command in ("similar", "recommend"):
         _query(args, settings)

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     projector_sample: int = Field(
         default=2000, ge=0, description="Test items in TensorBoard's embedding projector (0: none)."
     )
+    pipeline_cron: str = Field(
+        default="0 2 * * *", description="When `lookalike serve` runs the pipeline (cron)."
+    )
+    index_cron: str = Field(
+        default="0 * * * *", description="When `lookalike serve` re-indexes the catalog (cron)."
+    )
     retrain: bool = Field(
         default=False,
         description="Train even when a checkpoint of the same config and data exists.",
