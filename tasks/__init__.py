@@ -11,6 +11,7 @@ for _key, _value in {
     "PREFECT_UI_ENABLED": "false" if not os.environ.get("PREFECT_API_URL") else "true",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
     "PREFECT_LOGGING_LOG_PRINTS": "true",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "DO_NOT_TRACK": "1",
 }.items():
     os.environ.setdefault(_key, _value)

@@ -82,6 +82,7 @@ class EdgeStore:
         self.index = index or IndexParams()
         self._shards: dict[str, qe.EdgeShard] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
+        self._dims: dict[str, int] = {}
 
     def _read_json(self, path: Path) -> Any:
         """Parse a small JSON file, re-reading only when it changed (queries check it each time)."""
@@ -107,10 +108,12 @@ class EdgeStore:
         return dict(self._read_json(path))
 
     def resolve(self, name: str) -> str:
-        if self._exists(name):
+        # Open collections answer without touching the disk; an alias costs one stat of its
+        # file, so a promotion by another process is seen by the next query.
+        if name in self._shards or self._exists(name):
             return name
         target = self.aliases().get(name)
-        if target is None or not self._exists(target):
+        if target is None or not (target in self._shards or self._exists(target)):
             raise unknown_collection(name, str(self.root))
         return target
 
@@ -166,7 +169,10 @@ class EdgeStore:
         return True
 
     def dimension(self, name: str) -> int:
-        return int(self._meta(name)["dim"])
+        collection = self.resolve(name)
+        if collection not in self._dims:  # a collection's dimension never changes
+            self._dims[collection] = int(self._meta(collection)["dim"])
+        return self._dims[collection]
 
     def ensure_collection(self, spec: CollectionSpec) -> None:
         if self.has_collection(spec.name):
@@ -186,10 +192,13 @@ class EdgeStore:
             payload_m=self.index.payload_m,
         )
         # Payload kept in RAM: hits carry their payload, and reading it cold costs ~1 ms a query.
+        # One search thread: on a top-10 query the thread hand-off costs more than it saves
+        # (measured 0.33 -> 0.24 ms p50 on 70k points), and concurrent callers still scale.
         config = qe.EdgeConfig(
             vectors=qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine),
             hnsw_config=hnsw,
             payload_memory=qe.Memory.Cached,
+            max_search_threads=1,
         )
         shard = qe.EdgeShard.create(str(folder / "shard"), config)
         for key in spec.keyword_fields:
@@ -205,6 +214,7 @@ class EdgeStore:
         if name in self.aliases().values():
             raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
         shard = self._shards.pop(name, None)
+        self._dims.pop(name, None)
         if shard is not None:
             shard.close()
         shutil.rmtree(self._dir(name), ignore_errors=True)
