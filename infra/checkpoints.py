@@ -27,6 +27,30 @@ def model_version(state_dict: dict[str, torch.Tensor], model_args: dict[str, Any
     return h.hexdigest()[:12]
 
 
+def _atomic_save(payload: dict[str, Any], path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)  # a reader never sees half a file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_partial(path: Path, state: dict[str, Any]) -> None:
+    """The state of an unfinished training run, replaced after every epoch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(state, path)
+
+
+def load_partial(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
+
+
 def save_checkpoint(directory: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` as ``<directory>/<model_version>.pt`` atomically and return the path.
 
@@ -37,14 +61,7 @@ def save_checkpoint(directory: Path, payload: dict[str, Any]) -> Path:
     payload = {**payload, "model_version": version, "format": FORMAT}
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{version}.pt"
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)  # a reader never sees half a checkpoint
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _atomic_save(payload, path)
     return path
 
 

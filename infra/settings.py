@@ -4,10 +4,28 @@ keyword overrides from the command line."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Named training recipes. A preset fills only the settings a user did not set.
+PRESETS: dict[str, dict[str, Any]] = {
+    # CI and smoke tests: seconds, on a slice.
+    "fast": {"epochs": 1, "width": 16, "train_limit": 3000, "test_limit": 500},
+    # This 2-core CPU: ~6.5 min of training, precision@1 ~0.91.
+    "default": {},
+    # A GPU: wider, longer, augmented, with a margin and label smoothing.
+    "long": {
+        "epochs": 40,
+        "width": 64,
+        "batch_size": 512,
+        "lr": 3e-3,
+        "augment": True,
+        "margin": 0.1,
+        "label_smoothing": 0.1,
+    },
+}
 
 
 def _default_home() -> Path:
@@ -97,6 +115,19 @@ class Settings(BaseSettings):
     upsert_batch_size: int = Field(default=1024, ge=1, description="Points per upsert request.")
 
     # Training
+    recipe: Literal["fast", "default", "long"] = Field(
+        default="default",
+        description="Named training preset (fast: CI slice; default: this CPU; long: a GPU). "
+        "Settings given explicitly win over the preset.",
+    )
+    bf16: bool = Field(
+        default=False,
+        description="bf16 autocast while training (GPUs, CPUs with AMX); slower on other CPUs.",
+    )
+    resume: bool = Field(
+        default=True,
+        description="Continue an interrupted training run from its last epoch checkpoint.",
+    )
     embedding_dim: int = Field(default=64, ge=2, le=4096, description="Embedding dimension.")
     width: int = Field(default=32, ge=4, description="Channels of the first conv stage.")
     epochs: int = Field(default=4, ge=1, description="Training epochs.")
@@ -140,6 +171,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of Lookalike's own loggers."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_recipe(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            recipe = data.get("recipe", "default")
+            for key, value in PRESETS.get(str(recipe), {}).items():
+                data.setdefault(key, value)
+        return data
 
     @field_validator("home", "data_root", "qdrant_path", "debian_data_dir", mode="after")
     @classmethod

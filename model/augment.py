@@ -34,3 +34,22 @@ def random_crop_flip(x: torch.Tensor, generator: torch.Generator, padding: int =
     out = padded[batch, torch.arange(c, device=x.device)[None, :, None, None], rows, cols]
     flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], out.flip(-1), out)
+
+
+def random_erase(
+    x: torch.Tensor, generator: torch.Generator, p: float = 0.5, max_frac: float = 0.25
+) -> torch.Tensor:
+    """Random erasing: with probability ``p`` blank a random rectangle (up to ``max_frac`` of each
+    side squared) to the background value, batched like :func:`random_crop_flip`."""
+    n, _, h, w = x.shape
+    eh = (torch.rand(n, generator=generator) * max_frac**0.5 * h).long() + 1
+    ew = (torch.rand(n, generator=generator) * max_frac**0.5 * w).long() + 1
+    top = (torch.rand(n, generator=generator) * (h - eh + 1)).long()
+    left = (torch.rand(n, generator=generator) * (w - ew + 1)).long()
+    on = torch.rand(n, generator=generator) < p
+    rows = torch.arange(h)[None, :]
+    cols = torch.arange(w)[None, :]
+    in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])
+    in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])
+    mask = (in_rows[:, :, None] & in_cols[:, None, :] & on[:, None, None]).to(x.device)
+    return x.masked_fill(mask[:, None], float(-MEAN / STD))

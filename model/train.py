@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 import torch
 from tqdm.auto import tqdm
 
-from model.augment import normalise, random_crop_flip
+from model.augment import normalise, random_crop_flip, random_erase
 from model.data import Split
 from model.losses import CosineClassifierLoss
 from model.net import EmbeddingNet, EmbeddingNetConfig
@@ -33,6 +34,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = True
     seed: int = 0
+    bf16: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,16 +68,84 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     return list(order[:usable].split(batch_size))
 
 
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly where an epoch ended."""
+
+    epoch: int
+    model: dict[str, Any]
+    head: dict[str, Any]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    generator: torch.Tensor
+    torch_rng: torch.Tensor
+    history: list[dict[str, float]]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _autocast(device: torch.device, enabled: bool) -> Any:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _epoch(
+    model: EmbeddingNet,
+    head: CosineClassifierLoss,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    gen: torch.Generator,
+    bar_desc: str,
+    progress: bool,
+) -> dict[str, float]:
+    model.train()
+    seen, loss_sum, correct, t0 = 0, 0.0, 0, time.perf_counter()
+    batches = _batches(len(labels), config.batch_size, gen)
+    for idx in tqdm(batches, desc=bar_desc, disable=not progress, leave=False):
+        idx = idx.to(images.device)
+        x = normalise(images[idx])
+        if config.augment:
+            x = random_erase(random_crop_flip(x, gen), gen)
+        y = labels[idx]
+        with _autocast(images.device, config.bf16):
+            emb = model(x.contiguous(memory_format=torch.channels_last))
+            loss = head(emb.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        seen += len(idx)
+        loss_sum += loss.item() * len(idx)
+        correct += int((head.logits(emb.detach().float()).argmax(1) == y).sum())
+    secs = time.perf_counter() - t0
+    return {
+        "loss": loss_sum / max(seen, 1),
+        "train_accuracy": correct / max(seen, 1),
+        "lr": float(sched.get_last_lr()[0]),
+        "images_per_second": seen / secs if secs > 0 else math.inf,
+    }
+
+
 def train(
     data: Split,
     net_config: EmbeddingNetConfig,
     config: TrainConfig,
     device: torch.device,
     sink: ScalarSink | None = None,
-    on_epoch_end: Callable[[int, TrainResult], None] | None = None,
+    on_epoch_end: Callable[[TrainState], None] | None = None,
     progress: bool = True,
+    resume: TrainState | None = None,
 ) -> TrainResult:
-    """Train an :class:`EmbeddingNet` on ``data`` and return it with its loss head."""
+    """Train an :class:`EmbeddingNet` on ``data`` and return it with its loss head.
+
+    With ``resume`` (a state handed to ``on_epoch_end`` by an earlier, interrupted run with the
+    same config), training continues from that epoch and ends with the same weights as a run
+    that was never interrupted.
+    """
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model = EmbeddingNet(net_config).to(device).to(memory_format=torch.channels_last)
@@ -94,48 +164,40 @@ def train(
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=0.2
     )
-    result = TrainResult(model=model, head=head)
-    start, step = time.perf_counter(), 0
-    for epoch in range(config.epochs):
-        model.train()
-        seen, loss_sum, correct, t0 = 0, 0.0, 0, time.perf_counter()
-        bar = tqdm(
-            _batches(len(data), config.batch_size, gen),
-            desc=f"epoch {epoch + 1}/{config.epochs}",
-            disable=not progress,
-            leave=False,
-        )
-        for idx in bar:
-            x = normalise(images[idx.to(device)])
-            if config.augment:
-                x = random_crop_flip(x, gen)
-            y = labels[idx.to(device)]
-            emb = model(x.contiguous(memory_format=torch.channels_last))
-            loss = head(emb, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            seen += len(idx)
-            loss_sum += loss.item() * len(idx)
-            correct += int((head.logits(emb.detach()).argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        secs = time.perf_counter() - t0
-        row = {
-            "epoch": float(epoch + 1),
-            "loss": loss_sum / max(seen, 1),
-            "train_accuracy": correct / max(seen, 1),
-            "lr": float(sched.get_last_lr()[0]),
-            "images_per_second": seen / secs if secs > 0 else math.inf,
-        }
-        result.history.append(row)
+    result, first = TrainResult(model=model, head=head), 0
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        head.load_state_dict(resume.head)
+        opt.load_state_dict(resume.optimizer)
+        sched.load_state_dict(resume.scheduler)
+        gen.set_state(resume.generator)
+        torch.set_rng_state(resume.torch_rng)
+        result.history, result.seconds, first = list(resume.history), resume.seconds, resume.epoch
+        log.info("resuming after epoch %d of %d", first, config.epochs)
+    for epoch in range(first, config.epochs):
+        t0 = time.perf_counter()
+        desc = f"epoch {epoch + 1}/{config.epochs}"
+        row = _epoch(model, head, opt, sched, images, labels, config, gen, desc, progress)
+        result.seconds += time.perf_counter() - t0
+        result.history.append({"epoch": float(epoch + 1), **row})
         log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})
         if sink is not None:
-            for tag in ("loss", "train_accuracy", "lr", "images_per_second"):
-                sink.scalar(f"train/{tag}", row[tag], epoch + 1)
+            for tag, value in row.items():
+                sink.scalar(f"train/{tag}", value, epoch + 1)
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, result)
-    result.seconds = time.perf_counter() - start
+            # Copies: state_dict() holds live tensors that the next epoch would change.
+            on_epoch_end(
+                TrainState(
+                    epoch + 1,
+                    copy.deepcopy(model.state_dict()),
+                    copy.deepcopy(head.state_dict()),
+                    copy.deepcopy(opt.state_dict()),
+                    copy.deepcopy(sched.state_dict()),
+                    gen.get_state(),
+                    torch.get_rng_state(),
+                    list(result.history),
+                    result.seconds,
+                )
+            )
     model.eval()
     return result

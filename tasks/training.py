@@ -12,13 +12,20 @@ from typing import Any
 import torch
 from prefect import task
 
-from infra.checkpoints import find_cached, load_checkpoint, register_cached, save_checkpoint
+from infra.checkpoints import (
+    find_cached,
+    load_checkpoint,
+    load_partial,
+    register_cached,
+    save_checkpoint,
+    save_partial,
+)
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
 from model.data import LABEL_NAMES, Split
 from model.embed import embed_all
 from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
-from model.train import TrainConfig, pick_device, train
+from model.train import TrainConfig, TrainState, pick_device, train
 from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
 
@@ -51,6 +58,7 @@ def train_config(settings: Settings) -> TrainConfig:
         label_smoothing=settings.label_smoothing,
         augment=settings.augment,
         seed=settings.seed,
+        bf16=settings.bf16,
     )
 
 
@@ -87,6 +95,10 @@ def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n:
     return len(part)
 
 
+def _new_tb_dir(settings: Settings) -> Path:
+    return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+
+
 @task(name="train-model")
 def train_model(settings: Settings, data: DataInfo) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory.
@@ -103,7 +115,16 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
     train_split, test_split = load_splits(settings, data.root)
-    tb_dir = settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+    partial = settings.checkpoint_dir / f"partial-{key}.pt"
+    saved = load_partial(partial) if settings.resume and not settings.retrain else None
+    resume = (
+        TrainState(**{k: v for k, v in saved.items() if k != "tensorboard_dir"}) if saved else None
+    )
+    tb_dir = Path(saved["tensorboard_dir"]) if saved else _new_tb_dir(settings)
+
+    def keep(state: TrainState) -> None:
+        save_partial(partial, {**state.to_dict(), "tensorboard_dir": str(tb_dir)})
+
     with TensorBoardSink(tb_dir) as sink:
         result = train(
             train_split,
@@ -111,7 +132,9 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
             train_config(settings),
             device,
             sink=sink,
+            on_epoch_end=keep,
             progress=settings.progress,
+            resume=resume,
         )
         write_projector(sink, result.model, test_split, settings.projector_sample)
     last = result.history[-1] if result.history else {}
@@ -132,6 +155,7 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
         },
     )
     register_cached(settings.checkpoint_dir, key, path)
+    partial.unlink(missing_ok=True)
     return ModelRef(
         str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
     )

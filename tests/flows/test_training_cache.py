@@ -27,3 +27,51 @@ def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Pa
     assert not train_model.fn(other, data).cached
     smaller = Settings(**{**base, "train_limit": 256}, epochs=1, width=4, progress=False)
     assert not train_model.fn(smaller, prepare_data.fn(smaller)).cached
+
+
+def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_path: Path) -> None:
+    import torch
+
+    from infra.checkpoints import save_partial
+    from model.train import TrainState, pick_device, train
+    from tasks.data import load_splits
+    from tasks.training import net_config, train_config, training_key
+
+    def settings_in(home: Path) -> Settings:
+        return Settings(
+            home=home,
+            data_root=data_root,
+            train_limit=512,
+            test_limit=64,
+            epochs=2,
+            width=4,
+            progress=False,
+            projector_sample=0,
+        )
+
+    straight = train_model.fn(
+        settings_in(tmp_path / "a"), prepare_data.fn(settings_in(tmp_path / "a"))
+    )
+
+    # Home b: a run that "dies" after epoch 1, leaving the state the task saves each epoch.
+    b = settings_in(tmp_path / "b")
+    data = prepare_data.fn(b)
+    train_split, _ = load_splits(b, data.root)
+    partial = b.checkpoint_dir / f"partial-{training_key(b, data.fingerprint)}.pt"
+    one_epoch: list[TrainState] = []
+    train(
+        train_split,
+        net_config(b),
+        train_config(b),
+        pick_device("cpu"),
+        on_epoch_end=one_epoch.append,
+        progress=False,
+    )
+    save_partial(partial, {**one_epoch[0].to_dict(), "tensorboard_dir": str(tmp_path / "tb")})
+
+    resumed = train_model.fn(b, data)
+    assert resumed.model_version == straight.model_version
+    assert not partial.exists()
+    assert (
+        torch.load(resumed.checkpoint, weights_only=True)["history"][0] == one_epoch[0].history[0]
+    )
