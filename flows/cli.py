@@ -20,6 +20,7 @@ OVERRIDES: dict[str, tuple[str, type, str]] = {
     "--qdrant-url": ("qdrant_url", str, "Qdrant server URL, or :memory:"),
     "--alias": ("alias", str, "the alias (or a collection) to serve and query"),
     "--dataset": ("dataset", str, "catalog name, prefix of versioned collections"),
+    "--recipe": ("recipe", str, "training preset: fast, default or long"),
     "--epochs": ("epochs", int, "training epochs"),
     "--batch-size": ("batch_size", int, "training batch size"),
     "--lr": ("lr", float, "peak learning rate"),
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
 
     _add_overrides(sub.add_parser("serve", help="serve scheduled deployments to a Prefect API"))
+    p = sub.add_parser("tensorboard", help="start TensorBoard on 127.0.0.1 over the runs")
+    p.add_argument("--port", type=int, default=6006)
+    p.add_argument("--print-only", action="store_true", help="print the command, start nothing")
+    _add_overrides(p)
 
     p = sub.add_parser("promote", help="serve the index of VERSION (manual promote / rollback)")
     p.add_argument("version", help="a model version (a unique prefix is enough)")

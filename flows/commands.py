@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 from flows.evaluate import embedding_table_flow, evaluate_flow
@@ -149,6 +151,16 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
         print_table(embedding_table_flow(settings, collection, data))
 
 
+def tensorboard(settings: Settings, port: int, print_only: bool) -> None:
+    logdir = settings.runs_dir / "tensorboard"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    print(" ".join(cmd))
+    if not print_only:
+        print(f"TensorBoard at http://127.0.0.1:{port} (Ctrl-C stops it)")
+        subprocess.run(cmd, check=False)
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "run":
         print_summary(pipeline(settings))
@@ -161,6 +173,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
         _promote(args, settings)
     elif args.command == "evaluate":
         _evaluate(args, settings)
+    elif args.command == "tensorboard":
+        tensorboard(settings, args.port, args.print_only)
     elif args.command == "serve":
         from prefect import serve
 
