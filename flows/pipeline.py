@@ -9,6 +9,7 @@ from prefect import flow
 from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.train import train_flow
+from infra.locks import alias_lock
 from infra.settings import Settings
 from tasks.data import prepare_data
 from tasks.evaluation import example_queries
@@ -26,8 +27,13 @@ class _Clock:
         self.seconds[stage], self._t = now - self._t, now
 
 
-@flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}")
+@flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}-{settings.recipe}")
 def pipeline(settings: Settings) -> RunSummary:
+    with alias_lock(settings.home / "locks", settings.served_alias):
+        return _pipeline(settings)
+
+
+def _pipeline(settings: Settings) -> RunSummary:
     clock = _Clock()
     data = prepare_data(settings)
     clock.lap("data")

@@ -28,7 +28,7 @@ def stored_vectors(settings: Settings, collection: str, split: str, n: int) -> n
         store.close()
 
 
-@task(name="embedding-table", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(name="embedding-table", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600)
 def embedding_table(
     settings: Settings, collection: str, data: DataInfo
 ) -> dict[str, dict[str, float]]:

@@ -26,7 +26,7 @@ def load_splits(settings: Settings, root: str) -> tuple[Split, Split]:
     return train, test
 
 
-@task(name="prepare-data", retries=1, retry_delay_seconds=5)
+@task(name="prepare-data", retries=1, retry_delay_seconds=5, timeout_seconds=3600)
 def prepare_data(settings: Settings) -> DataInfo:
     """Find (or download) the data set, verify it, and fingerprint the slice this run uses."""
     root = resolve_root(

@@ -57,7 +57,7 @@ def pixel_baseline(settings: Settings, data: DataInfo) -> dict[str, float]:
     return retrieval_metrics(test.labels.numpy(), train.labels.numpy()[neighbours])
 
 
-@task(name="evaluate-index", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(name="evaluate-index", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600)
 def evaluate_index(settings: Settings, collection: str, data: DataInfo) -> dict[str, float]:
     """precision@1 and recall@10 of the learned index, and of raw pixels, in the same run."""
     store = open_store(settings)
@@ -71,7 +71,7 @@ def evaluate_index(settings: Settings, collection: str, data: DataInfo) -> dict[
     return metrics
 
 
-@task(name="record-metrics", retries=2, retry_delay_seconds=2)
+@task(name="record-metrics", retries=2, retry_delay_seconds=2, timeout_seconds=300)
 def record_metrics(
     settings: Settings, model: ModelRef, collection: str, metrics: dict[str, float]
 ) -> None:
@@ -92,7 +92,7 @@ def record_metrics(
         sink.hparams({**hparams, "embedding_dim": model.embedding_dim}, metrics)
 
 
-@task(name="example-queries", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(name="example-queries", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=300)
 def example_queries(
     settings: Settings, collection: str, data: DataInfo, n: int = 3
 ) -> list[Example]:

@@ -34,7 +34,7 @@ def payload(split: str, index: int, label: int, model_version: str) -> dict[str,
     }
 
 
-@task(name="create-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(name="create-collection", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=300)
 def create_collection(settings: Settings, model: ModelRef, data: DataInfo) -> str:
     """The model version's own collection (created if missing); return its name."""
     name = settings.collection_for(model.model_version)
@@ -54,7 +54,13 @@ def create_collection(settings: Settings, model: ModelRef, data: DataInfo) -> st
     return name
 
 
-@task(name="index-split", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(
+    name="index-split",
+    task_run_name="index-{split}-{model.model_version}",
+    retries=RETRIES,
+    retry_delay_seconds=BACKOFF,
+    timeout_seconds=4 * 3600,
+)
 def index_split(
     settings: Settings, model: ModelRef, data: DataInfo, split: str, collection: str
 ) -> int:
@@ -93,7 +99,9 @@ def index_split(
     return written
 
 
-@task(name="finalize-collection", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(
+    name="finalize-collection", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600
+)
 def finalize_collection(settings: Settings, collection: str, expected: int) -> int:
     """Flush and build the index, check the count, mark it complete; return the count."""
     store = open_store(settings)

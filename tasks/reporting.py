@@ -83,7 +83,7 @@ Saved as `{png}`.
 """
 
 
-@task(name="publish-report", retries=2, retry_delay_seconds=2)
+@task(name="publish-report", retries=2, retry_delay_seconds=2, timeout_seconds=600)
 def publish_report(settings: Settings, summary: RunSummary) -> Path:
     """Metrics table (new index next to the one served before), Markdown report, grid PNG."""
     served: dict[str, float] = {}

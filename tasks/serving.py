@@ -11,7 +11,7 @@ from tasks.indexing import BACKOFF, RETRIES
 from tasks.logs import task_logger
 
 
-@task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF)
+@task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=300)
 def promote_index(settings: Settings, collection: str) -> Decision:
     store = open_store(settings)
     try:

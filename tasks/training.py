@@ -99,7 +99,7 @@ def _new_tb_dir(settings: Settings) -> Path:
     return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
 
 
-@task(name="train-model")
+@task(name="train-model", task_run_name="train-{settings.dataset}", timeout_seconds=24 * 3600)
 def train_model(settings: Settings, data: DataInfo) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory.
 
