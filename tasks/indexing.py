@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 
+import torch
 from prefect import task
 from tqdm.auto import tqdm
 
 from infra.settings import Settings
-from infra.store import PointBatch, open_store, point_id
+from infra.store import Condition, PointBatch, VectorStore, open_store, point_id
 from infra.store.base import CollectionSpec
-from model.data import LABEL_NAMES
+from model.data import LABEL_NAMES, Split
 from model.embed import iter_embeddings
+from model.net import EmbeddingNet
 from model.train import pick_device
 from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
@@ -54,6 +56,28 @@ def create_collection(settings: Settings, model: ModelRef, data: DataInfo) -> st
     return name
 
 
+def missing_items(
+    store: VectorStore, collection: str, ids: list[str], chunk: int = 5000
+) -> list[int]:
+    """Positions in ``ids`` of the points the collection does not hold yet."""
+    missing: list[int] = []
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        present = store.payloads(collection, part)
+        missing += [start + i for i, pid in enumerate(part) if pid not in present]
+    return missing
+
+
+def remove_gone(store: VectorStore, collection: str, split: str, size: int) -> int:
+    """Delete the points of ``split`` whose index is past the catalog's end (items removed)."""
+    where = [Condition.equals("split", split), Condition("index", gte=size)]
+    removed = 0
+    while ids := store.find_ids(collection, where, limit=10_000):
+        store.delete(collection, ids)
+        removed += len(ids)
+    return removed
+
+
 @task(
     name="index-split",
     task_run_name="index-{split}-{model.model_version}",
@@ -64,39 +88,77 @@ def create_collection(settings: Settings, model: ModelRef, data: DataInfo) -> st
 def index_split(
     settings: Settings, model: ModelRef, data: DataInfo, split: str, collection: str
 ) -> int:
-    """Embed every item of ``split`` with the checkpoint and upsert it; return the count."""
+    """Bring ``split`` in the collection up to date; return how many items were embedded.
+
+    Only items the collection lacks are embedded (a killed run resumes where it stopped; a grown
+    catalog embeds only its new items), and items no longer in the catalog are deleted.
+    """
     device = pick_device(settings.device)
-    net = load_model(model.checkpoint, device)
     train, test = load_splits(settings, data.root)
     part = train if split == "train" else test
+    ids = [point_id(settings.dataset, split, i) for i in range(len(part))]
     store = open_store(settings)
-    written = 0
     try:
-        batches = iter_embeddings(net, part.images, settings.upsert_batch_size, device)
-        bar = tqdm(
-            total=len(part), desc=f"index {split}", unit="img", disable=not settings.progress
-        )
-        progress = Progress(f"index-{split}", len(part), f"embedding {split} into {collection}")
-        for start, vectors in batches:
-            idx = range(start, start + len(vectors))
-            labels = part.labels[start : start + len(vectors)].tolist()
-            batch = PointBatch(
-                ids=[point_id(settings.dataset, split, i) for i in idx],
-                vectors=vectors,
-                payloads=[
-                    payload(split, i, lab, model.model_version)
-                    for i, lab in zip(idx, labels, strict=True)
-                ],
+        removed = remove_gone(store, collection, split, len(part))
+        todo = missing_items(store, collection, ids)
+        if todo:
+            _embed_and_upsert(
+                settings,
+                store,
+                load_model(model.checkpoint, device),
+                model,
+                part,
+                ids,
+                todo,
+                collection,
             )
-            store.upsert(collection, batch)
-            written += len(vectors)
-            bar.update(len(vectors))
-            progress.advance(len(vectors))
-        bar.close()
     finally:
         store.close()
-    task_logger(__name__).info("indexed %d %s items into %s", written, split, collection)
-    return written
+    task_logger(__name__).info(
+        "%s: %d items embedded, %d already indexed, %d removed from %s",
+        split,
+        len(todo),
+        len(part) - len(todo),
+        removed,
+        collection,
+    )
+    return len(todo)
+
+
+def _embed_and_upsert(
+    settings: Settings,
+    store: VectorStore,
+    net: EmbeddingNet,
+    model: ModelRef,
+    part: Split,
+    ids: list[str],
+    todo: list[int],
+    collection: str,
+) -> None:
+    """Embed the ``todo`` items batch by batch, upserting each batch before the next."""
+    positions = torch.tensor(todo)
+    device = next(net.parameters()).device
+    bar = tqdm(
+        total=len(todo), desc=f"index {part.name}", unit="img", disable=not settings.progress
+    )
+    progress = Progress(f"index-{part.name}", len(todo), f"embedding {part.name} into {collection}")
+    for start, vectors in iter_embeddings(
+        net, part.images[positions], settings.upsert_batch_size, device
+    ):
+        idx = todo[start : start + len(vectors)]
+        labels = part.labels[positions[start : start + len(vectors)]].tolist()
+        batch = PointBatch(
+            ids=[ids[i] for i in idx],
+            vectors=vectors,
+            payloads=[
+                payload(part.name, i, lab, model.model_version)
+                for i, lab in zip(idx, labels, strict=True)
+            ],
+        )
+        store.upsert(collection, batch)
+        bar.update(len(vectors))
+        progress.advance(len(vectors))
+    bar.close()
 
 
 @task(

@@ -130,6 +130,8 @@ class VectorStore(Protocol):
 
     def upsert(self, name: str, batch: PointBatch) -> None: ...
 
+    def delete(self, name: str, ids: Sequence[str]) -> None: ...
+
     def finalize(self, name: str) -> None:
         """Make everything written durable and indexed (flush, build HNSW)."""
 

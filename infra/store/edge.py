@@ -227,6 +227,9 @@ class EdgeStore:
         ]
         self._shard(name).update(qe.UpdateOperation.upsert_points(points))
 
+    def delete(self, name: str, ids: Sequence[str]) -> None:
+        self._shard(name).update(qe.UpdateOperation.delete_points(list(ids)))
+
     def finalize(self, name: str) -> None:
         shard = self._shard(name)
         shard.flush()

@@ -236,6 +236,10 @@ class ServerStore:
         ]
         self._call(lambda: self._client.upsert(name, points=points, wait=True))
 
+    def delete(self, name: str, ids: Sequence[str]) -> None:
+        selector = qm.PointIdsList(points=list(ids))
+        self._call(lambda: self._client.delete(name, points_selector=selector, wait=True))
+
     def finalize(self, name: str) -> None:
         """The server indexes in the background; ``wait=True`` writes are already durable."""
         self.dimension(name)

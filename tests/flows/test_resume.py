@@ -64,9 +64,42 @@ def test_interrupted_index_then_rerun(data_root: Path, tmp_path: Path) -> None:
     assert _ask(settings, lambda s: s.resolve(alias)) == old_name
     assert _ask(settings, lambda s: s.count(alias)) == 500
 
-    # The re-run does everything again: same ids, so no duplicates, and the count is exact.
+    # The re-run embeds only what is missing: same ids, no duplicates, an exact count.
     assert create_collection.fn(settings, new, data) == new_name
-    for split in ("train", "test"):
-        index_split.fn(settings, new, data, split, new_name)
+    assert index_split.fn(settings, new, data, "train", new_name) == 0
+    assert index_split.fn(settings, new, data, "test", new_name) == 100
     assert finalize_collection.fn(settings, new_name, 500) == 500
     assert _ask(settings, lambda s: s.metadata(new_name)["complete"]) is True
+
+
+def test_incremental_indexing_grows_and_shrinks_with_the_catalog(
+    data_root: Path, tmp_path: Path
+) -> None:
+    def sized(n: int) -> Settings:
+        return Settings(
+            home=tmp_path, data_root=data_root, train_limit=n, test_limit=50, progress=False
+        )
+
+    small = sized(300)
+    model = model_ref(_model(small, 0))
+    data = prepare_data.fn(small)
+    name = create_collection.fn(small, model, data)
+    assert index_split.fn(small, model, data, "train", name) == 300
+
+    grown = sized(450)  # 150 new items: only those are embedded
+    assert index_split.fn(grown, model, prepare_data.fn(grown), "train", name) == 150
+    assert _ask(grown, lambda s: s.count(name)) == 450
+
+    shrunk = sized(200)  # 250 items gone: deleted, nothing embedded
+    assert index_split.fn(shrunk, model, prepare_data.fn(shrunk), "train", name) == 0
+    assert _ask(shrunk, lambda s: s.count(name)) == 200
+    indexes = _ask(
+        shrunk, lambda s: [p["index"] for p in s.payloads(name, _ids(shrunk, 450)).values()]
+    )
+    assert sorted(indexes) == list(range(200))
+
+
+def _ids(settings: Settings, n: int) -> list[str]:
+    from infra.store import point_id
+
+    return [point_id(settings.dataset, "train", i) for i in range(n)]
