@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.futures import PrefectFuture
 
+from flows.runners import task_runner
 from infra.settings import Settings
 from tasks.data import DataInfo
-from tasks.indexing import create_collection, finalize_collection, index_split
+from tasks.indexing import (
+    create_collection,
+    embed_shard,
+    finalize_collection,
+    plan_shards,
+    upsert_shard,
+)
 from tasks.training import ModelRef
 
 
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
-def index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
-    """Return the collection's name and its point count after indexing."""
+def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
     collection = create_collection(settings, model, data)
     for split in ("train", "test"):
-        index_split(settings, model, data, split, collection)
+        shards = plan_shards(settings, data, split, collection)
+        # Shards embed on the task runner (threads or Dask workers) while this process, the
+        # one writer, upserts each finished shard in order.
+        futures: list[PrefectFuture[str]] = [
+            embed_shard.submit(settings, model, data, split, positions) for positions in shards
+        ]
+        for future in futures:
+            upsert_shard(settings, model, split, future.result(), collection)
     points = finalize_collection(settings, collection, data.train_size + data.test_size)
     return collection, points
+
+
+def index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
+    """Return the collection's name and its point count after indexing."""
+    return _index_flow.with_options(task_runner=task_runner(settings))(settings, model, data)

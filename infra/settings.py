@@ -113,6 +113,21 @@ class Settings(BaseSettings):
         description="Quality gate: the most precision@1 may fall below the index served now.",
     )
     upsert_batch_size: int = Field(default=1024, ge=1, description="Points per upsert request.")
+    index_shard_size: int = Field(
+        default=10_000, ge=1, description="Items per embedding task (the unit of parallelism)."
+    )
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads",
+        description="Runs the embedding tasks: threads in this process, or Dask (prefect-dask).",
+    )
+    index_workers: int = Field(
+        default=1, ge=1, description="Embedding tasks at a time (threads, or local Dask workers)."
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="An existing Dask scheduler (tcp://host:8786); unset: a local cluster. Its "
+        "workers must see LOOKALIKE_HOME (shared storage) and the data.",
+    )
 
     # Training
     recipe: Literal["fast", "default", "long"] = Field(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
 from prefect import task
 from tqdm.auto import tqdm
@@ -11,9 +13,8 @@ from tqdm.auto import tqdm
 from infra.settings import Settings
 from infra.store import Condition, PointBatch, VectorStore, open_store, point_id
 from infra.store.base import CollectionSpec
-from model.data import LABEL_NAMES, Split
+from model.data import LABEL_NAMES
 from model.embed import iter_embeddings
-from model.net import EmbeddingNet
 from model.train import pick_device
 from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
@@ -78,6 +79,91 @@ def remove_gone(store: VectorStore, collection: str, split: str, size: int) -> i
     return removed
 
 
+def plan(settings: Settings, data: DataInfo, split: str, collection: str) -> list[list[int]]:
+    """Delete items gone from the catalog; return the missing items' positions, in shards."""
+    part = load_splits(settings, data.root)[0 if split == "train" else 1]
+    ids = [point_id(settings.dataset, split, i) for i in range(len(part))]
+    store = open_store(settings)
+    try:
+        removed = remove_gone(store, collection, split, len(part))
+        todo = missing_items(store, collection, ids)
+    finally:
+        store.close()
+    task_logger(__name__).info(
+        "%s: %d to embed, %d already indexed, %d removed from %s",
+        split,
+        len(todo),
+        len(part) - len(todo),
+        removed,
+        collection,
+    )
+    size = settings.index_shard_size
+    return [todo[i : i + size] for i in range(0, len(todo), size)]
+
+
+def embed_positions(
+    settings: Settings, model: ModelRef, data: DataInfo, split: str, positions: list[int]
+) -> str:
+    """Embed the items at ``positions``; write them to a shard file and return its path.
+
+    Files, not tensors, travel between tasks, so shards can be embedded by other processes or
+    hosts (Dask workers) and upserted by one writer.
+    """
+    device = pick_device(settings.device)
+    net = load_model(model.checkpoint, device)
+    part = load_splits(settings, data.root)[0 if split == "train" else 1]
+    where = torch.tensor(positions)
+    vectors = np.concatenate(
+        [v for _, v in iter_embeddings(net, part.images[where], settings.upsert_batch_size, device)]
+    )
+    out = settings.runs_dir / "shards" / model.model_version
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{split}-{positions[0]:06d}-{len(positions)}.npz"
+    np.savez(
+        path, positions=np.asarray(positions), labels=part.labels[where].numpy(), vectors=vectors
+    )
+    return str(path)
+
+
+def upsert_file(settings: Settings, model: ModelRef, split: str, path: str, collection: str) -> int:
+    """Upsert one shard file batch by batch, then delete it; return the points written."""
+    shard = np.load(path)
+    positions, labels, vectors = shard["positions"], shard["labels"], shard["vectors"]
+    store = open_store(settings)
+    try:
+        for s in range(0, len(positions), settings.upsert_batch_size):
+            idx = positions[s : s + settings.upsert_batch_size].tolist()
+            store.upsert(
+                collection,
+                PointBatch(
+                    ids=[point_id(settings.dataset, split, i) for i in idx],
+                    vectors=vectors[s : s + len(idx)],
+                    payloads=[
+                        payload(split, i, int(lab), model.model_version)
+                        for i, lab in zip(idx, labels[s : s + len(idx)], strict=True)
+                    ],
+                ),
+            )
+    finally:
+        store.close()
+    Path(path).unlink(missing_ok=True)
+    return len(positions)
+
+
+plan_shards = task(
+    name="plan-shards", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600
+)(plan)
+embed_shard = task(
+    name="embed-shard",
+    task_run_name="embed-{split}-{positions[0]}",
+    retries=1,
+    timeout_seconds=4 * 3600,
+)(embed_positions)
+upsert_shard = task(
+    name="upsert-shard", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600
+)(upsert_file)
+
+
 @task(
     name="index-split",
     task_run_name="index-{split}-{model.model_version}",
@@ -88,77 +174,27 @@ def remove_gone(store: VectorStore, collection: str, split: str, size: int) -> i
 def index_split(
     settings: Settings, model: ModelRef, data: DataInfo, split: str, collection: str
 ) -> int:
-    """Bring ``split`` in the collection up to date; return how many items were embedded.
+    """Bring ``split`` up to date in one process; return how many items were embedded.
 
     Only items the collection lacks are embedded (a killed run resumes where it stopped; a grown
     catalog embeds only its new items), and items no longer in the catalog are deleted.
     """
-    device = pick_device(settings.device)
-    train, test = load_splits(settings, data.root)
-    part = train if split == "train" else test
-    ids = [point_id(settings.dataset, split, i) for i in range(len(part))]
-    store = open_store(settings)
-    try:
-        removed = remove_gone(store, collection, split, len(part))
-        todo = missing_items(store, collection, ids)
-        if todo:
-            _embed_and_upsert(
-                settings,
-                store,
-                load_model(model.checkpoint, device),
-                model,
-                part,
-                ids,
-                todo,
-                collection,
-            )
-    finally:
-        store.close()
-    task_logger(__name__).info(
-        "%s: %d items embedded, %d already indexed, %d removed from %s",
-        split,
-        len(todo),
-        len(part) - len(todo),
-        removed,
-        collection,
-    )
-    return len(todo)
-
-
-def _embed_and_upsert(
-    settings: Settings,
-    store: VectorStore,
-    net: EmbeddingNet,
-    model: ModelRef,
-    part: Split,
-    ids: list[str],
-    todo: list[int],
-    collection: str,
-) -> None:
-    """Embed the ``todo`` items batch by batch, upserting each batch before the next."""
-    positions = torch.tensor(todo)
-    device = next(net.parameters()).device
-    bar = tqdm(
-        total=len(todo), desc=f"index {part.name}", unit="img", disable=not settings.progress
-    )
-    progress = Progress(f"index-{part.name}", len(todo), f"embedding {part.name} into {collection}")
-    for start, vectors in iter_embeddings(
-        net, part.images[positions], settings.upsert_batch_size, device
+    progress = Progress(f"index-{split}", 1, f"embedding {split} into {collection}")
+    shards = plan(settings, data, split, collection)
+    progress.total = max(1, sum(len(s) for s in shards))
+    done = 0
+    for positions in tqdm(
+        shards, desc=f"index {split}", unit="shard", disable=not settings.progress
     ):
-        idx = todo[start : start + len(vectors)]
-        labels = part.labels[positions[start : start + len(vectors)]].tolist()
-        batch = PointBatch(
-            ids=[ids[i] for i in idx],
-            vectors=vectors,
-            payloads=[
-                payload(part.name, i, lab, model.model_version)
-                for i, lab in zip(idx, labels, strict=True)
-            ],
+        done += upsert_file(
+            settings,
+            model,
+            split,
+            embed_positions(settings, model, data, split, positions),
+            collection,
         )
-        store.upsert(collection, batch)
-        bar.update(len(vectors))
-        progress.advance(len(vectors))
-    bar.close()
+        progress.advance(len(positions))
+    return done
 
 
 @task(

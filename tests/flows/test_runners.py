@@ -1,0 +1,61 @@
+"""The index flow on prefect-dask's DaskTaskRunner (a local 2-worker cluster) writes the same
+points as on the default thread runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from flows.index import index_flow
+from infra.checkpoints import save_checkpoint
+from infra.settings import Settings
+from infra.store import open_store, point_id
+from model.net import EmbeddingNet, EmbeddingNetConfig
+from tasks.data import prepare_data
+from tasks.training import model_ref
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+
+
+def _index(
+    home: Path, data_root: Path, checkpoint: Path, **runner: object
+) -> dict[str, np.ndarray]:
+    settings = Settings(
+        home=home,
+        data_root=data_root,
+        train_limit=600,
+        test_limit=200,
+        progress=False,
+        index_shard_size=150,
+        **runner,
+    )
+    model = model_ref(str(checkpoint))
+    collection, points = index_flow(settings, model, prepare_data(settings))
+    assert points == 800
+    ids = [
+        point_id(settings.dataset, s, i)
+        for s, n in (("train", 600), ("test", 200))
+        for i in range(n)
+    ]
+    store = open_store(settings)
+    try:
+        return store.vectors(collection, ids)
+    finally:
+        store.close()
+
+
+def test_dask_runner_writes_the_same_points(data_root: Path, tmp_path: Path) -> None:
+    pytest.importorskip("prefect_dask", reason="prefect-dask is not installed")
+    torch.manual_seed(0)
+    net = EmbeddingNet(EmbeddingNetConfig(width=8))
+    ckpt = save_checkpoint(
+        tmp_path / "ckpt", {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
+    )
+    threads = _index(tmp_path / "threads", data_root, ckpt)
+    dask = _index(tmp_path / "dask", data_root, ckpt, task_runner="dask", index_workers=2)
+    assert threads.keys() == dask.keys() and len(dask) == 800
+    for pid, vector in threads.items():
+        np.testing.assert_allclose(dask[pid], vector, atol=1e-5)
