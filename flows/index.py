@@ -15,6 +15,7 @@ from tasks.indexing import (
     plan_shards,
     upsert_shard,
 )
+from tasks.progress import Progress
 from tasks.training import ModelRef
 
 
@@ -23,13 +24,16 @@ def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[st
     collection = create_collection(settings, model, data)
     for split in ("train", "test"):
         shards = plan_shards(settings, data, split, collection)
+        progress = Progress(
+            f"index-{split}", sum(map(len, shards)), f"embedding {split} into {collection}"
+        )
         # Shards embed on the task runner (threads or Dask workers) while this process, the
         # one writer, upserts each finished shard in order.
         futures: list[PrefectFuture[str]] = [
             embed_shard.submit(settings, model, data, split, positions) for positions in shards
         ]
         for future in futures:
-            upsert_shard(settings, model, split, future.result(), collection)
+            progress.advance(upsert_shard(settings, model, split, future.result(), collection))
     points = finalize_collection(settings, collection, data.train_size + data.test_size)
     return collection, points
 

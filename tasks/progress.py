@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 
 
 class Progress:
@@ -14,7 +14,7 @@ class Progress:
     def __init__(self, key: str, total: int, description: str) -> None:
         self.total, self.done = max(total, 1), 0
         self._id: UUID | None = None
-        if TaskRunContext.get() is not None:
+        if TaskRunContext.get() is not None or FlowRunContext.get() is not None:
             created = create_progress_artifact(0.0, key=key, description=description)
             self._id = created if isinstance(created, UUID) else None
 
