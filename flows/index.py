@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow
 from prefect.futures import PrefectFuture
 
@@ -22,6 +24,7 @@ from tasks.training import ModelRef
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
 def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
     collection = create_collection(settings, model, data)
+    start = time.perf_counter()
     for split in ("train", "test"):
         shards = plan_shards(settings, data, split, collection)
         progress = Progress(
@@ -34,7 +37,8 @@ def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[st
         ]
         for future in futures:
             progress.advance(upsert_shard(settings, model, split, future.result(), collection))
-    points = finalize_collection(settings, collection, data.train_size + data.test_size)
+    seconds = time.perf_counter() - start
+    points = finalize_collection(settings, collection, data.train_size + data.test_size, seconds)
     return collection, points
 
 

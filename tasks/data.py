@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,16 @@ class DataInfo:
     test_size: int
 
 
+@functools.lru_cache(maxsize=4)
+def _split(root: str, split: str) -> Split:
+    # Each task would otherwise parse the files again; the tensors are never changed in place.
+    return load_split(Path(root), split)
+
+
 def load_splits(settings: Settings, root: str) -> tuple[Split, Split]:
-    """Both splits, cut to the configured limits."""
-    train = load_split(Path(root), "train").head(settings.train_limit)
-    test = load_split(Path(root), "test").head(settings.test_limit)
+    """Both splits, cut to the configured limits (parsed once per process)."""
+    train = _split(root, "train").head(settings.train_limit)
+    test = _split(root, "test").head(settings.test_limit)
     return train, test
 
 

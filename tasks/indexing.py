@@ -200,15 +200,20 @@ def index_split(
 @task(
     name="finalize-collection", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600
 )
-def finalize_collection(settings: Settings, collection: str, expected: int) -> int:
+def finalize_collection(
+    settings: Settings, collection: str, expected: int, upsert_seconds: float = 0.0
+) -> int:
     """Flush and build the index, check the count, mark it complete; return the count."""
     store = open_store(settings)
     try:
+        start = time.perf_counter()
         store.finalize(collection)
+        build = time.perf_counter() - start
         points = store.count(collection)
         if points != expected:
             raise RuntimeError(f"{collection!r} holds {points} points, expected {expected}")
-        store.set_metadata(collection, {"complete": True, "points": points})
+        timings = {"embed_upsert_seconds": upsert_seconds, "build_seconds": build}
+        store.set_metadata(collection, {"complete": True, "points": points, **timings})
         return points
     finally:
         store.close()

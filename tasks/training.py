@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -78,9 +79,15 @@ def training_key(settings: Settings, fingerprint: str) -> str:
 
 
 def load_model(checkpoint: str, device: torch.device | None = None) -> EmbeddingNet:
+    """The network of a checkpoint, in eval mode, loaded once per process and device."""
+    return _load_model(checkpoint, str(device or torch.device("cpu")))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(checkpoint: str, device: str) -> EmbeddingNet:
     payload = load_checkpoint(Path(checkpoint))
     model = build_model(payload["model_args"], payload["state_dict"])
-    return model.to(device or torch.device("cpu")).to(memory_format=torch.channels_last)
+    return model.to(torch.device(device)).to(memory_format=torch.channels_last)
 
 
 def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n: int) -> int:

@@ -1,0 +1,84 @@
+"""Indexing throughput end to end (read, preprocess, embed, upsert) against the bare forward pass
+of the same model on the same batches, side by side in one run.
+
+Run: `python -m benchmarks.indexing --checkpoint PATH` (LOOKALIKE_DATA_ROOT as usual). Each
+end-to-end run indexes the full catalog into a fresh temporary home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.common import write
+from flows.index import index_flow
+from infra.settings import Settings
+from infra.store import open_store
+from model.embed import iter_embeddings
+from tasks.data import load_splits, prepare_data
+from tasks.training import load_model, model_ref
+
+
+def bare_forward(settings: Settings, checkpoint: str) -> float:
+    """Images/s of the model alone over every image, batch by batch, data already in memory."""
+    data = prepare_data.fn(settings)
+    train, test = load_splits(settings, data.root)
+    images = torch.cat([train.images, test.images])
+    net = load_model(checkpoint)
+    t = time.perf_counter()
+    for _ in iter_embeddings(net, images, settings.upsert_batch_size):
+        pass
+    return len(images) / (time.perf_counter() - t)
+
+
+def end_to_end(settings: Settings, checkpoint: str, **runner: Any) -> dict[str, float]:
+    """Images/s of read + preprocess + embed + upsert (the index flow's own timing), and the
+    seconds of the HNSW build that follows, reported apart."""
+    with tempfile.TemporaryDirectory() as home:
+        s = settings.model_copy(update={"home": Path(home), **runner})
+        collection, points = index_flow(s, model_ref(checkpoint), prepare_data(s))
+        store = open_store(s)
+        try:
+            meta = store.metadata(collection)
+        finally:
+            store.close()
+        return {
+            "images_per_s": points / meta["embed_upsert_seconds"],
+            "hnsw_build_s": meta["build_seconds"],
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checkpoint", required=True)
+    args = parser.parse_args()
+    settings = Settings(progress=False)
+    bare = bare_forward(settings, args.checkpoint)
+    runs = {
+        "threads, 1 worker (default)": end_to_end(settings, args.checkpoint),
+        "dask, 2 workers": end_to_end(
+            settings, args.checkpoint, task_runner="dask", index_workers=2
+        ),
+    }
+    rows: list[dict[str, Any]] = [
+        {"run": "bare forward pass", "images_per_s": bare, "ratio": 1.0, "hnsw_build_s": "-"}
+    ]
+    rows += [
+        {
+            "run": k,
+            "images_per_s": v["images_per_s"],
+            "ratio": v["images_per_s"] / bare,
+            "hnsw_build_s": v["hnsw_build_s"],
+        }
+        for k, v in runs.items()
+    ]
+    print(write("indexing", rows, {"checkpoint": args.checkpoint}).read_text())
+
+
+if __name__ == "__main__":
+    main()
