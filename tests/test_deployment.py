@@ -59,3 +59,15 @@ def test_env_example_lists_every_variable() -> None:
     for field in Settings.model_fields:
         var = f"LOOKALIKE_{field.upper()}"
         assert re.search(rf"^#?\s*{var}=", example, re.M), f"{var} missing from .env.example"
+
+
+def test_prefect_yaml_entrypoints_exist() -> None:
+    import importlib
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    for deployment in spec["deployments"]:
+        path, _, name = deployment["entrypoint"].partition(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert hasattr(getattr(module, name), "to_deployment"), deployment["entrypoint"]
+        assert deployment["concurrency_limit"] == 1
+        assert deployment["work_pool"]["name"] == "lookalike-process"
