@@ -30,8 +30,13 @@ unit: $(VENV)/.installed
 test: lint typecheck $(VENV)/.installed
 	$(BIN)/pytest
 
+# Benchmarks write JSON and Markdown to benchmarks/results/. The query, embedding and indexing
+# ones read the index and checkpoint that the pipeline run leaves in LOOKALIKE_HOME.
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.pipeline
+	$(BIN)/python -m benchmarks.queries
+	$(BIN)/python -m benchmarks.embeddings
+	$(BIN)/python -m benchmarks.precision
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
