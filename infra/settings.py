@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     )
     qdrant_hnsw_m: int = Field(default=16, ge=0, description="HNSW edges per node.")
     qdrant_hnsw_ef_construct: int = Field(default=100, ge=4, description="HNSW ef_construct.")
+    qdrant_hnsw_ef: int | None = Field(
+        default=128,
+        ge=1,
+        description="HNSW search beam per query: recall against speed (128: recall@10 0.998 "
+        "on Fashion-MNIST with a split filter).",
+    )
     qdrant_payload_m: int = Field(
         default=16,
         ge=0,

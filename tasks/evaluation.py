@@ -43,7 +43,8 @@ def _neighbour_labels(
             raise RuntimeError(
                 f"{len(missing)} test items are missing from {collection!r}: re-index"
             )
-        hits = store.query(collection, np.stack([vectors[i] for i in ids]), K, where=train_only)
+        queries = np.stack([vectors[i] for i in ids])
+        hits = store.query(collection, queries, K, where=train_only, exact=True)
         rows.extend([int(h.payload["label"]) for h in r] for r in hits)
     return np.asarray(rows, dtype=np.int64)
 

@@ -82,6 +82,7 @@ class IndexParams:
     ef_construct: int = 100
     payload_m: int = 16
     full_scan_threshold_kb: int = 1000
+    hnsw_ef: int | None = 128  # search-time beam; None: Qdrant's default
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,12 @@ class VectorStore(Protocol):
         exclude_ids: Sequence[str] = (),
         offset: int = 0,
         score_threshold: float | None = None,
+        exact: bool = False,
     ) -> list[list[Hit]]:
-        """Top-``k`` hits (after skipping ``offset``) for each row of ``vectors`` [Q, D]."""
+        """Top-``k`` hits (after skipping ``offset``) for each row of ``vectors`` [Q, D].
+
+        ``exact`` scans instead of walking the HNSW graph: for evaluation, where the metric
+        should measure the embedding and not the index's approximation."""
 
     def recommend_best_score(
         self,

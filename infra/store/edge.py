@@ -259,10 +259,12 @@ class EdgeStore:
         exclude_ids: Sequence[str] = (),
         offset: int = 0,
         score_threshold: float | None = None,
+        exact: bool = False,
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = _filter(where, exclude_ids)
+        params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else self.index.hnsw_ef)
         requests = [
             qe.QueryRequest(
                 limit=k,
@@ -270,6 +272,7 @@ class EdgeStore:
                 query=qe.Query.Nearest(v.tolist()),
                 filter=flt,
                 score_threshold=score_threshold,
+                params=params,
                 with_payload=True,
             )
             for v in vectors

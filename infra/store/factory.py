@@ -16,6 +16,7 @@ def index_params(settings: Settings) -> IndexParams:
         ef_construct=settings.qdrant_hnsw_ef_construct,
         payload_m=settings.qdrant_payload_m,
         full_scan_threshold_kb=settings.qdrant_full_scan_threshold_kb,
+        hnsw_ef=settings.qdrant_hnsw_ef,
     )
 
 

@@ -259,10 +259,9 @@ class ServerStore:
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def _search_params(self) -> qm.SearchParams | None:
-        if not self.config.quantization:
-            return None
-        return qm.SearchParams(quantization=qm.QuantizationSearchParams(rescore=True))
+    def _search_params(self) -> qm.SearchParams:
+        rescore = qm.QuantizationSearchParams(rescore=True) if self.config.quantization else None
+        return qm.SearchParams(hnsw_ef=self.config.index.hnsw_ef, quantization=rescore)
 
     def query(
         self,
@@ -273,10 +272,12 @@ class ServerStore:
         exclude_ids: Sequence[str] = (),
         offset: int = 0,
         score_threshold: float | None = None,
+        exact: bool = False,
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = _filter(where, exclude_ids)
+        params = qm.SearchParams(exact=True) if exact else self._search_params()
         requests = [
             qm.QueryRequest(
                 query=v.tolist(),
@@ -284,7 +285,7 @@ class ServerStore:
                 limit=k,
                 offset=offset,
                 score_threshold=score_threshold,
-                params=self._search_params(),
+                params=params,
                 with_payload=True,
             )
             for v in vectors
