@@ -24,6 +24,7 @@ from infra.store.base import (
     check_k,
     unknown_collection,
 )
+from infra.store.filters import edge_filter
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
@@ -38,38 +39,6 @@ def _write_json_atomically(path: Path, data: Any) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def _condition(c: Condition) -> list[Any]:
-    """One of our conditions as edge ``must`` parts (a ``none_of`` goes in ``must_not``)."""
-    parts: list[Any] = []
-    if c.any_of is not None:
-        parts.append(qe.FieldCondition(key=c.key, match=_match_any(c.any_of)))
-    if c.is_range:
-        parts.append(
-            qe.FieldCondition(
-                key=c.key, range=qe.RangeFloat(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-            )
-        )
-    return parts
-
-
-def _match_any(values: Sequence[Any]) -> Any:
-    if len(values) == 1:
-        return qe.MatchValue(values[0])
-    return qe.MatchAny(list(values))
-
-
-def _filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
-    must = [part for c in where for part in _condition(c)]
-    must_not: list[Any] = [
-        qe.FieldCondition(key=c.key, match=_match_any(c.none_of)) for c in where if c.none_of
-    ]
-    if exclude_ids:
-        must_not.append(qe.HasIdCondition(set(exclude_ids)))
-    if not must and not must_not:
-        return None
-    return qe.Filter(must=must or None, must_not=must_not or None)
 
 
 class EdgeStore:
@@ -236,7 +205,7 @@ class EdgeStore:
         shard.optimize()
 
     def count(self, name: str, where: Sequence[Condition] = ()) -> int:
-        return int(self._shard(name).count(qe.CountRequest(filter=_filter(where), exact=True)))
+        return int(self._shard(name).count(qe.CountRequest(filter=edge_filter(where), exact=True)))
 
     def vectors(self, name: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
         records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
@@ -263,7 +232,7 @@ class EdgeStore:
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
-        flt = _filter(where, exclude_ids)
+        flt = edge_filter(where, exclude_ids)
         params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else self.index.hnsw_ef)
         requests = [
             qe.QueryRequest(
@@ -299,7 +268,7 @@ class EdgeStore:
             limit=k,
             offset=offset,
             query=qe.Query.RecommendBestScore(rec),
-            filter=_filter(where, exclude_ids),
+            filter=edge_filter(where, exclude_ids),
             score_threshold=score_threshold,
             with_payload=True,
         )
@@ -307,7 +276,7 @@ class EdgeStore:
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         records, _ = self._shard(name).scroll(
-            qe.ScrollRequest(limit=limit, filter=_filter(where), with_payload=False)
+            qe.ScrollRequest(limit=limit, filter=edge_filter(where), with_payload=False)
         )
         return [str(r.id) for r in records]
 

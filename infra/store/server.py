@@ -25,6 +25,7 @@ from infra.store.base import (
     check_k,
     unknown_collection,
 )
+from infra.store.filters import server_filter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,30 +45,6 @@ class ServerConfig:
     quantization: bool = False  # int8 scalar quantization, rescored with the original vectors
     shard_number: int | None = None
     replication_factor: int | None = None
-
-
-def _match(values: Sequence[Any]) -> qm.Match:
-    if len(values) == 1:
-        return qm.MatchValue(value=values[0])
-    return qm.MatchAny(any=list(values))
-
-
-def _filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qm.Filter | None:
-    must: list[qm.Condition] = []
-    must_not: list[qm.Condition] = []
-    for c in where:
-        if c.any_of is not None:
-            must.append(qm.FieldCondition(key=c.key, match=_match(c.any_of)))
-        if c.none_of:
-            must_not.append(qm.FieldCondition(key=c.key, match=_match(c.none_of)))
-        if c.is_range:
-            rng = qm.Range(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-            must.append(qm.FieldCondition(key=c.key, range=rng))
-    if exclude_ids:
-        must_not.append(qm.HasIdCondition(has_id=list(exclude_ids)))
-    if not must and not must_not:
-        return None
-    return qm.Filter(must=must or None, must_not=must_not or None)
 
 
 def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
@@ -246,7 +223,9 @@ class ServerStore:
 
     def count(self, name: str, where: Sequence[Condition] = ()) -> int:
         self.dimension(name)
-        res = self._call(lambda: self._client.count(name, count_filter=_filter(where), exact=True))
+        res = self._call(
+            lambda: self._client.count(name, count_filter=server_filter(where), exact=True)
+        )
         return int(res.count)
 
     def vectors(self, name: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -276,7 +255,7 @@ class ServerStore:
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
-        flt = _filter(where, exclude_ids)
+        flt = server_filter(where, exclude_ids)
         params = qm.SearchParams(exact=True) if exact else self._search_params()
         requests = [
             qm.QueryRequest(
@@ -318,7 +297,7 @@ class ServerStore:
             lambda: self._client.query_points(
                 name,
                 query=query,
-                query_filter=_filter(where, exclude_ids),
+                query_filter=server_filter(where, exclude_ids),
                 limit=k,
                 offset=offset,
                 score_threshold=score_threshold,
@@ -331,7 +310,7 @@ class ServerStore:
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         self.dimension(name)
         records, _ = self._call(
-            lambda: self._client.scroll(name, scroll_filter=_filter(where), limit=limit)
+            lambda: self._client.scroll(name, scroll_filter=server_filter(where), limit=limit)
         )
         return [str(r.id) for r in records]
 
