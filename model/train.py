@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import torch
+import torch.distributed as dist
+from torch import nn
 from tqdm.auto import tqdm
 
 from model.augment import normalise, random_crop_flip, random_erase
@@ -90,7 +92,27 @@ def _autocast(device: torch.device, enabled: bool) -> Any:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+class _Objective(nn.Module):
+    """Network and loss head as one module, so DistributedDataParallel syncs both."""
+
+    def __init__(self, model: EmbeddingNet, head: CosineClassifierLoss) -> None:
+        super().__init__()
+        self.model, self.head = model, head
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.model(x)
+        return self.head(emb.float(), y), emb
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size): (0, 1) unless torch.distributed was initialised (torchrun)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def _epoch(
+    objective: nn.Module,
     model: EmbeddingNet,
     head: CosineClassifierLoss,
     opt: torch.optim.Optimizer,
@@ -103,17 +125,19 @@ def _epoch(
     progress: bool,
 ) -> dict[str, float]:
     model.train()
+    rank, world = _world()
     seen, loss_sum, correct, t0 = 0, 0.0, 0, time.perf_counter()
     batches = _batches(len(labels), config.batch_size, gen)
-    for idx in tqdm(batches, desc=bar_desc, disable=not progress, leave=False):
-        idx = idx.to(images.device)
+    for idx in tqdm(batches, desc=bar_desc, disable=not progress or rank > 0, leave=False):
+        # Each rank takes its share of the global batch; equal shares keep every rank's random
+        # generator in step, so all ranks see the same permutation next epoch.
+        idx = idx[: len(idx) - len(idx) % world][rank::world].to(images.device)
         x = normalise(images[idx])
         if config.augment:
             x = random_erase(random_crop_flip(x, gen), gen)
         y = labels[idx]
         with _autocast(images.device, config.bf16):
-            emb = model(x.contiguous(memory_format=torch.channels_last))
-            loss = head(emb.float(), y)
+            loss, emb = objective(x.contiguous(memory_format=torch.channels_last), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -165,6 +189,9 @@ def train(
         opt, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=0.2
     )
     result, first = TrainResult(model=model, head=head), 0
+    objective: nn.Module = _Objective(model, head)
+    if _world()[1] > 1:
+        objective = nn.parallel.DistributedDataParallel(objective)
     if resume is not None:
         model.load_state_dict(resume.model)
         head.load_state_dict(resume.head)
@@ -177,7 +204,9 @@ def train(
     for epoch in range(first, config.epochs):
         t0 = time.perf_counter()
         desc = f"epoch {epoch + 1}/{config.epochs}"
-        row = _epoch(model, head, opt, sched, images, labels, config, gen, desc, progress)
+        row = _epoch(
+            objective, model, head, opt, sched, images, labels, config, gen, desc, progress
+        )
         result.seconds += time.perf_counter() - t0
         result.history.append({"epoch": float(epoch + 1), **row})
         log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})

@@ -26,7 +26,7 @@ from infra.tensorboard import TensorBoardSink
 from model.data import LABEL_NAMES, Split
 from model.embed import embed_all
 from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
-from model.train import TrainConfig, TrainState, pick_device, train
+from model.train import TrainConfig, TrainResult, TrainState, pick_device, train
 from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
 
@@ -102,7 +102,7 @@ def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n:
     return len(part)
 
 
-def _new_tb_dir(settings: Settings) -> Path:
+def new_tb_dir(settings: Settings) -> Path:
     return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
 
 
@@ -127,7 +127,7 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
     resume = (
         TrainState(**{k: v for k, v in saved.items() if k != "tensorboard_dir"}) if saved else None
     )
-    tb_dir = Path(saved["tensorboard_dir"]) if saved else _new_tb_dir(settings)
+    tb_dir = Path(saved["tensorboard_dir"]) if saved else new_tb_dir(settings)
 
     def keep(state: TrainState) -> None:
         save_partial(partial, {**state.to_dict(), "tensorboard_dir": str(tb_dir)})
@@ -144,8 +144,18 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
             resume=resume,
         )
         write_projector(sink, result.model, test_split, settings.projector_sample)
+    path = save_trained(settings, result, data.fingerprint, tb_dir)
+    register_cached(settings.checkpoint_dir, key, path)
+    partial.unlink(missing_ok=True)
+    return ModelRef(
+        str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
+    )
+
+
+def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_dir: Path) -> Path:
+    """Write the checkpoint of a finished training run; return its path."""
     last = result.history[-1] if result.history else {}
-    path = save_checkpoint(
+    return save_checkpoint(
         settings.checkpoint_dir,
         {
             "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
@@ -153,18 +163,13 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
             "model_args": result.model.config.to_dict(),
             "train_config": train_config(settings).to_dict(),
             "config": public_config(settings),
-            "data_fingerprint": data.fingerprint,
+            "data_fingerprint": fingerprint,
             "history": result.history,
             "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
             "train_seconds": result.seconds,
             "tensorboard_dir": str(tb_dir),
-            "cache_key": key,
+            "cache_key": training_key(settings, fingerprint),
         },
-    )
-    register_cached(settings.checkpoint_dir, key, path)
-    partial.unlink(missing_ok=True)
-    return ModelRef(
-        str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
     )
 
 

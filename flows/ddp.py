@@ -1,0 +1,51 @@
+"""Multi-process training with torch DistributedDataParallel, launched by torchrun.
+
+    torchrun --standalone --nproc_per_node 2 -m flows.ddp [settings flags]        # CPUs: gloo
+    torchrun --standalone --nproc_per_node 8 -m flows.ddp --recipe long           # GPUs: NCCL
+
+Every process trains on its share of each batch; rank 0 writes the checkpoint and prints its
+path. Index it with `lookalike index build --checkpoint PATH`. This is a composition root like
+the CLI: it runs without Prefect, since torchrun owns the processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import torch
+import torch.distributed as dist
+
+from flows.cli import build_parser, settings_from
+from model.data import fingerprint, load_split, resolve_root
+from model.train import train
+from tasks.training import net_config, new_tb_dir, save_trained, train_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    settings = settings_from(args)
+    cuda = torch.cuda.is_available() and settings.device != "cpu"
+    dist.init_process_group("nccl" if cuda else "gloo")
+    try:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = torch.device("cuda", local) if cuda else torch.device("cpu")
+        if cuda:
+            torch.cuda.set_device(device)
+        root = resolve_root(settings.data_root, settings.data_dir, settings.debian_data_dir)
+        data = load_split(root, "train").head(settings.train_limit)
+        test = load_split(root, "test").head(settings.test_limit)
+        rank0 = dist.get_rank() == 0
+        config = net_config(settings)
+        result = train(data, config, train_config(settings), device, progress=rank0)
+        if rank0:
+            path = save_trained(settings, result, fingerprint(data, test), new_tb_dir(settings))
+            print(f"model {path.stem} written to {path} by {dist.get_world_size()} processes")
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
