@@ -32,6 +32,13 @@ OVERRIDES: dict[str, tuple[str, type, str]] = {
     "--pipeline-cron": ("pipeline_cron", str, "serve: when to run the pipeline"),
     "--index-cron": ("index_cron", str, "serve: when to re-index"),
     "--test-limit": ("test_limit", int, "use only the first N test items"),
+    "--catalog": ("catalog", str, "index this product catalog (folder or manifest) instead"),
+    "--backbone": ("backbone", str, "catalog backbone: resnet18, resnet50 or fmnist-cnn"),
+    "--weights": ("weights", str, "catalog weights: imagenet, none, or a weights file"),
+    "--mode": ("catalog_mode", str, "catalog model: off-the-shelf or fine-tuned"),
+    "--image-size": ("image_size", int, "catalog image side in pixels"),
+    "--finetune-epochs": ("finetune_epochs", int, "fine-tuning epochs"),
+    "--season-boost": ("season_boost", float, "score added to in-season items"),
 }
 
 
@@ -60,12 +67,31 @@ def _add_query_options(p: argparse.ArgumentParser) -> None:
         "--range", action="append", default=[], metavar="KEY=MIN:MAX", help="numeric range"
     )
     g.add_argument("--max-per-label", type=int, default=None, help="diversity: cap per label")
+    g.add_argument(
+        "--season", default=None, metavar="NAME", help="only this season ('current': today's)"
+    )
+    g.add_argument(
+        "--boost-season",
+        default=None,
+        metavar="NAME",
+        help="rank this season's items higher by --season-boost ('current': today's)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lookalike", description="Visual 'more like this'.")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_overrides(sub.add_parser("run", help="train, index, evaluate, promote: the pipeline"))
+    _add_overrides(
+        sub.add_parser(
+            "run", help="train, index, evaluate, promote: the pipeline (--catalog: a catalog's)"
+        )
+    )
+    p = sub.add_parser("sample-catalog", help="write a sample product catalog to try --catalog")
+    p.add_argument("directory", help="where to write it (class folders and manifest.csv)")
+    p.add_argument("-n", type=int, default=1000, help="items (default 1000)")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    p.add_argument("--no-broken", dest="broken", action="store_false", help="no bad files")
+    _add_overrides(p)
     _add_overrides(sub.add_parser("train", help="train the embedding model only"))
 
     index = sub.add_parser("index", help="build, list and prune versioned indexes")

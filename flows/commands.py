@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
+from flows.catalog import catalog_pipeline
 from flows.evaluate import embedding_table_flow, evaluate_flow
 from flows.index import index_flow
 from flows.pipeline import pipeline
 from flows.queries import QueryService
-from flows.report import print_hits, print_indexes, print_metrics, print_summary, print_table
+from flows.report import (
+    print_catalog_summary,
+    print_hits,
+    print_indexes,
+    print_metrics,
+    print_summary,
+    print_table,
+)
 from flows.train import train_flow
 from infra.checkpoints import CheckpointError
 from infra.indexes import find_version, list_indexes, prune
-from infra.query import QueryOptions
+from infra.query import Boost, QueryOptions
 from infra.settings import Settings
 from infra.store import Condition, StoreError, open_store
+from model.backbones import BackboneError
+from model.catalog import CatalogError
 from model.data import LABEL_NAMES, DatasetNotFoundError
 from model.images import ImageError
-from tasks.data import prepare_data
+from model.sample_catalog import write_sample_catalog
+from model.seasons import parse_season, season_of
+from tasks.data import load_splits, prepare_data
 from tasks.serving import promote_index
 from tasks.training import model_ref
 
-KNOWN_ERRORS = (DatasetNotFoundError, StoreError, CheckpointError, ImageError, ValueError)
+KNOWN_ERRORS = (
+    DatasetNotFoundError,
+    StoreError,
+    CheckpointError,
+    ImageError,
+    CatalogError,
+    BackboneError,
+    ValueError,
+)
 
 
 def label_names(requested: list[str]) -> tuple[str, ...]:
@@ -72,10 +93,23 @@ def conditions(args: argparse.Namespace) -> tuple[Condition, ...]:
     return tuple(out)
 
 
-def query_options(args: argparse.Namespace) -> QueryOptions:
+def _season(text: str, settings: Settings) -> str:
+    if text.lower() == "current":
+        return season_of(dt.date.today(), settings.hemisphere)
+    return parse_season(text)
+
+
+def query_options(args: argparse.Namespace, settings: Settings) -> QueryOptions:
+    where = conditions(args)
+    if args.season:
+        where += (Condition.equals("season", _season(args.season, settings)),)
+    boost = None
+    if args.boost_season:
+        boost = Boost("season", (_season(args.boost_season, settings),), settings.season_boost)
     return QueryOptions(
+        boost=boost,
         k=args.k,
-        where=conditions(args),
+        where=where,
         offset=args.offset,
         score_threshold=args.score_threshold,
         max_per_label=args.max_per_label,
@@ -83,7 +117,7 @@ def query_options(args: argparse.Namespace) -> QueryOptions:
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> None:
-    opts = query_options(args)
+    opts = query_options(args, settings)
     with QueryService(settings) as service:
         if args.command == "recommend":
             hits = service.recommend(args.like, args.dislike, args.strategy, opts)
@@ -161,9 +195,22 @@ def tensorboard(settings: Settings, port: int, print_only: bool) -> None:
         subprocess.run(cmd, check=False)
 
 
+def _sample_catalog(args: argparse.Namespace, settings: Settings) -> None:
+    data = prepare_data(settings)
+    _, test = load_splits(settings, data.root)
+    out = Path(args.directory).expanduser().resolve()
+    sample = write_sample_catalog(test, out, args.n, args.size, broken=args.broken)
+    print(f"{len(sample.good)} items and {len(sample.bad)} bad files written to {out}")
+    print(f"index it with: lookalike run --catalog {out}")
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> None:
-    if args.command == "run":
+    if args.command == "run" and settings.catalog is not None:
+        print_catalog_summary(catalog_pipeline(settings))
+    elif args.command == "run":
         print_summary(pipeline(settings))
+    elif args.command == "sample-catalog":
+        _sample_catalog(args, settings)
     elif args.command == "train":
         ref = train_flow(settings)
         print(f"model {ref.model_version} written to {ref.checkpoint}")

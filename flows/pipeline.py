@@ -17,7 +17,7 @@ from tasks.reporting import RunSummary, publish_report
 from tasks.serving import promote_index
 
 
-class _Clock:
+class Clock:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self._t = time.perf_counter()
@@ -34,7 +34,7 @@ def pipeline(settings: Settings) -> RunSummary:
 
 
 def _pipeline(settings: Settings) -> RunSummary:
-    clock = _Clock()
+    clock = Clock()
     data = prepare_data(settings)
     clock.lap("data")
     model = train_flow(settings, data)

@@ -18,8 +18,9 @@ from infra.checkpoints import CheckpointError, load_checkpoint
 from infra.query import QueryOptions, Strategy, recommend, similar_to_item, similar_to_vector
 from infra.settings import Settings
 from infra.store import Hit, VectorStore, open_store
+from model.backbones import CatalogNet, rebuild
 from model.embed import embed_all
-from model.images import decode
+from model.images import decode, decode_rgb, open_image
 from model.net import EmbeddingNet, build_model
 
 
@@ -30,7 +31,7 @@ class QueryService:
         self.settings = settings
         self.name = name or settings.served_alias
         self.store: VectorStore = open_store(settings)
-        self._models: dict[str, EmbeddingNet] = {}
+        self._models: dict[str, EmbeddingNet | CatalogNet] = {}
 
     def similar_item(self, item_id: str, opts: QueryOptions | None = None) -> list[Hit]:
         return similar_to_item(self.store, self.name, item_id, opts)
@@ -50,16 +51,25 @@ class QueryService:
         return similar_to_vector(self.store, self.name, vector, opts or QueryOptions())
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
+        """Preprocessed as the collection's own items were: a Fashion-MNIST item, or a product
+        photo at the catalog backbone's size."""
         model = self._model()
+        if isinstance(model, CatalogNet):
+            pixels = decode_rgb(open_image(image), model.image_size, model.channels)
+            with torch.inference_mode():
+                return model(pixels[None]).numpy()[0]
         return embed_all(model, decode(image)[None])[0]
 
-    def _model(self) -> EmbeddingNet:
+    def _model(self) -> EmbeddingNet | CatalogNet:
         meta = self.store.metadata(self.name)
         version = str(meta.get("model_version", ""))
         if version not in self._models:
             payload = self._checkpoint(version, meta.get("checkpoint"))
-            model = build_model(payload["model_args"], payload["state_dict"])
-            self._models[version] = model.to(memory_format=torch.channels_last)
+            if payload.get("kind") == "catalog":
+                self._models[version] = rebuild(payload["model_args"], payload["state_dict"])
+            else:
+                model = build_model(payload["model_args"], payload["state_dict"])
+                self._models[version] = model.to(memory_format=torch.channels_last)
         return self._models[version]
 
     def _checkpoint(self, version: str, recorded: object) -> dict[str, Any]:

@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from flows.pipeline import RunSummary
 from infra.indexes import IndexInfo
 from infra.store import Hit
+from tasks.catalog_report import CatalogSummary
 
 
 def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:
     for rank, h in enumerate(hits, 1):
         item, label = h.payload.get("item_id", h.id), h.payload.get("label_name", "?")
-        print(f"{indent}{rank:>2}. {item:<12} {label:<12} score {h.score:.4f}")
+        season = f" {h.payload['season']:<7}" if "season" in h.payload else ""
+        print(f"{indent}{rank:>2}. {item:<12} {label:<12}{season} score {h.score:.4f}")
 
 
 def print_metrics(metrics: dict[str, float]) -> None:
@@ -39,6 +41,25 @@ def print_summary(s: RunSummary) -> None:
     for ex in s.examples:
         print(f"more like {ex.item_id} ({ex.label_name}):")
         print_hits(ex.hits, indent="    ")
+
+
+def print_catalog_summary(s: CatalogSummary) -> None:
+    print()
+    print(f"Lookalike catalog run: {s.info.source}")
+    print(f"  items: {s.info.count} indexed, {len(s.info.problems)} left out")
+    for p in s.info.problems:
+        print(f"    left out {p.item_id or '?'} ({p.path}): {p.reason}")
+    print(f"  model: {s.model.model_version} ({'reused' if s.model.cached else 'built'})")
+    print(f"  index: {s.collection}, {s.points} points")
+    verdict = "promoted" if s.decision.promoted else "NOT promoted"
+    print(f"  alias {s.alias}: {verdict} ({s.decision.reason})")
+    print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
+    if s.metrics:
+        print("retrieval (each labelled item against the others, k=10):")
+        print_metrics(s.metrics)
+    for item_id, hits in s.examples:
+        print(f"more like {item_id}:")
+        print_hits(hits, indent="    ")
 
 
 def print_indexes(infos: Sequence[IndexInfo]) -> None:

@@ -8,10 +8,29 @@ from typing import Literal
 
 import numpy as np
 
-from infra.store.base import MAX_K, Condition, Hit, StoreError, VectorStore, check_k
+from infra.store.base import MAX_K, Condition, Hit, Scalar, StoreError, VectorStore, check_k
 
 Strategy = Literal["average_vector", "best_score", "centroid"]
 STRATEGIES: tuple[str, ...] = ("average_vector", "best_score", "centroid")
+
+
+@dataclass(frozen=True)
+class Boost:
+    """Re-rank: add ``weight`` to the score of hits whose ``key`` is one of ``values`` (e.g.
+    in-season items). The reported score is the boosted one."""
+
+    key: str
+    values: tuple[Scalar, ...]
+    weight: float
+
+    def apply(self, hits: list[Hit]) -> list[Hit]:
+        boosted = [
+            Hit(h.id, h.score + self.weight, h.payload)
+            if h.payload.get(self.key) in self.values
+            else h
+            for h in hits
+        ]
+        return sorted(boosted, key=lambda h: -h.score)
 
 
 @dataclass(frozen=True)
@@ -24,6 +43,7 @@ class QueryOptions:
     score_threshold: float | None = None
     max_per_label: int | None = None
     diversity_key: str = "label"
+    boost: Boost | None = None
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
@@ -32,10 +52,23 @@ class QueryOptions:
 
     @property
     def fetch(self) -> int:
-        """How many hits to ask for: more than ``k`` when some will be capped away."""
+        """How many hits to ask for: more than ``k`` when some will be capped away, and a
+        window ten times the page when a boost re-ranks them (offset applied after it)."""
+        if self.boost is not None:
+            return min(MAX_K, (self.offset + self.k) * 10)
         if self.max_per_label is None:
             return self.k
         return min(MAX_K, self.k * 10)
+
+    @property
+    def store_offset(self) -> int:
+        return 0 if self.boost is not None else self.offset
+
+    def finish(self, hits: list[Hit]) -> list[Hit]:
+        """Boost, page and cap what the store returned."""
+        if self.boost is not None:
+            hits = self.boost.apply(hits)[self.offset :]
+        return _diversify(hits, self)
 
 
 def _diversify(hits: list[Hit], opts: QueryOptions) -> list[Hit]:
@@ -60,8 +93,8 @@ def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> lis
     missing = [i for i in item_ids if i not in by_item]
     if missing:
         raise StoreError(
-            f"unknown item id {missing[0]!r} in {name!r}: item ids look like 'train-123' or "
-            "'test-45' (see the payload field item_id)."
+            f"unknown item id {missing[0]!r} in {name!r}: use an id from the payload field "
+            "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
         )
     return [by_item[i] for i in item_ids]
 
@@ -85,10 +118,10 @@ def similar_to_vector(
         opts.fetch,
         where=opts.where,
         exclude_ids=exclude_ids,
-        offset=opts.offset,
+        offset=opts.store_offset,
         score_threshold=opts.score_threshold,
     )[0]
-    return _diversify(hits, opts)
+    return opts.finish(hits)
 
 
 def similar_to_item(
@@ -126,9 +159,16 @@ def recommend(
     examples = [*pos_ids, *neg_ids]
     if strategy == "best_score":
         hits = store.recommend_best_score(
-            name, pos, neg, opts.fetch, opts.where, examples, opts.offset, opts.score_threshold
+            name,
+            pos,
+            neg,
+            opts.fetch,
+            opts.where,
+            examples,
+            opts.store_offset,
+            opts.score_threshold,
         )
-        return _diversify(hits, opts)
+        return opts.finish(hits)
     query = pos.mean(axis=0)
     if strategy == "average_vector" and len(neg):
         query = 2 * query - neg.mean(axis=0)

@@ -3,6 +3,7 @@ keyword overrides from the command line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +136,57 @@ class Settings(BaseSettings):
         "workers must see LOOKALIKE_HOME (shared storage) and the data.",
     )
 
+    # Product catalogs
+    catalog: Path | None = Field(
+        default=None,
+        description="A product catalog to index instead of Fashion-MNIST: a folder of class "
+        "folders of JPEG/PNG/WebP images, or a manifest (.csv or .jsonl; also found as "
+        "manifest.csv/manifest.jsonl inside the folder).",
+    )
+    backbone: str = Field(
+        default="resnet18",
+        description="Catalog backbone: resnet18, resnet50 (RGB, ImageNet-normalised) or "
+        "fmnist-cnn.",
+    )
+    weights: str = Field(
+        default="imagenet",
+        description="Catalog backbone weights: imagenet (downloaded once by torchvision), none "
+        "(random init from the seed), or the path of a local weights file.",
+    )
+    catalog_mode: Literal["off-the-shelf", "fine-tuned"] = Field(
+        default="off-the-shelf",
+        description="off-the-shelf: pooled backbone features, no training; fine-tuned: a "
+        "metric-learning head trained on the catalog labels with the last block unfrozen.",
+    )
+    image_size: int | None = Field(
+        default=None, ge=16, description="Catalog image side in pixels. Unset: the backbone's."
+    )
+    head_dim: int = Field(default=128, ge=2, description="Embedding size of a fine-tuned head.")
+    finetune_epochs: int = Field(default=3, ge=1, description="Fine-tuning epochs.")
+    finetune_lr: float = Field(default=1e-3, gt=0, description="Fine-tuning peak learning rate.")
+    finetune_batch_size: int = Field(default=32, ge=2, description="Fine-tuning batch size.")
+    embed_batch_size: int = Field(
+        default=64, ge=1, description="Catalog images per forward pass while indexing."
+    )
+    loader_workers: int = Field(
+        default=0, ge=0, description="DataLoader processes decoding catalog images (0: inline)."
+    )
+    catalog_min_precision_at_1: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Quality gate floor of a labelled catalog's index (leave-one-out "
+        "precision@1); the regression margin applies as for Fashion-MNIST.",
+    )
+    season_boost: float = Field(
+        default=0.1,
+        ge=0,
+        description="Score added to in-season items when a query boosts a season.",
+    )
+    hemisphere: Literal["north", "south"] = Field(
+        default="north", description="Which hemisphere's calendar 'the current season' follows."
+    )
+
     # Training
     recipe: Literal["fast", "default", "long"] = Field(
         default="default",
@@ -202,7 +254,16 @@ class Settings(BaseSettings):
                 data.setdefault(key, value)
         return data
 
-    @field_validator("home", "data_root", "qdrant_path", "debian_data_dir", mode="after")
+    @model_validator(mode="after")
+    def _catalog_name(self) -> Settings:
+        # A catalog indexes under its own name unless one is given: never into fashion-mnist.
+        if self.catalog is not None and "dataset" not in self.model_fields_set:
+            path = self.catalog
+            stem = path.parent.name if path.is_file() and path.stem == "manifest" else path.stem
+            self.dataset = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "catalog"
+        return self
+
+    @field_validator("home", "data_root", "qdrant_path", "debian_data_dir", "catalog", mode="after")
     @classmethod
     def _absolute(cls, v: Path | None) -> Path | None:
         return None if v is None else v.expanduser().resolve()

@@ -12,16 +12,20 @@ from tasks.logs import task_logger
 
 
 @task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=300)
-def promote_index(settings: Settings, collection: str) -> Decision:
+def promote_index(settings: Settings, collection: str, gated: bool = True) -> Decision:
+    """Promote through the quality gate. A catalog without labels has nothing to gate on
+    (``gated=False``): its new index is served as soon as it is complete."""
+    floor = settings.catalog_min_precision_at_1 if settings.catalog else settings.min_precision_at_1
     store = open_store(settings)
     try:
-        decision = promote_if_better(
-            store,
-            settings.served_alias,
-            collection,
-            settings.min_precision_at_1,
-            settings.max_regression,
-        )
+        if gated:
+            decision = promote_if_better(
+                store, settings.served_alias, collection, floor, settings.max_regression
+            )
+        else:
+            previous = store.aliases().get(settings.served_alias)
+            store.set_alias(settings.served_alias, collection)
+            decision = Decision(True, "no labels to measure: served once complete", previous)
     finally:
         store.close()
     log = task_logger(__name__)

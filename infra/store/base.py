@@ -15,8 +15,9 @@ _NAMESPACE = uuid.UUID("6f1d2c1e-7a53-5b0e-9b7e-4c1a8d3f0e21")
 Scalar = str | int | float | bool
 
 
-def point_id(dataset: str, split: str, index: int) -> str:
-    """UUIDv5 of dataset, split and index: a re-run overwrites, never duplicates."""
+def point_id(dataset: str, split: str, index: int | str) -> str:
+    """UUIDv5 of dataset, split and index (or a catalog's item id): a re-run overwrites, never
+    duplicates."""
     return str(uuid.uuid5(_NAMESPACE, f"{dataset}/{split}/{index}"))
 
 

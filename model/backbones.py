@@ -1,0 +1,240 @@
+"""Backbones by name: the Fashion-MNIST CNN and torchvision ResNets, each with its input spec.
+
+A :class:`CatalogNet` takes uint8 images and returns unit vectors: it normalises as its trunk
+expects, pools the trunk's features, and (when fine-tuned) projects them with a small head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+from torchvision.models import ResNet
+
+from model.augment import MEAN as FMNIST_MEAN
+from model.augment import STD as FMNIST_STD
+from model.net import EmbeddingNet, EmbeddingNetConfig
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class BackboneError(ValueError):
+    """A backbone or its weights cannot be created."""
+
+
+def _resnet_features(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ResNet.forward up to the pooled pre-logits features (no fc)."""
+    net = cast(ResNet, module)
+    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+    x = net.layer4(net.layer3(net.layer2(net.layer1(x))))
+    return torch.flatten(net.avgpool(x), 1)
+
+
+def _resnet(arch: str) -> Callable[[Any, dict[str, Any]], nn.Module]:
+    def build(weights: Any, trunk_args: dict[str, Any]) -> nn.Module:
+        net: nn.Module = torchvision.models.get_model(arch, weights=weights)
+        return net
+
+    return build
+
+
+def _layer4(module: nn.Module) -> nn.Module:
+    return cast(ResNet, module).layer4
+
+
+def _fmnist(weights: Any, trunk_args: dict[str, Any]) -> nn.Module:
+    return EmbeddingNet(EmbeddingNetConfig(**trunk_args))
+
+
+@dataclass(frozen=True)
+class BackboneEntry:
+    build: Callable[[Any, dict[str, Any]], nn.Module]  # weights enum (or None), args -> trunk
+    features: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    last_block: Callable[[nn.Module], nn.Module]  # what fine-tuning unfreezes
+    feature_dim: int | None  # None: the trunk's own embedding_dim
+    channels: int
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    torchvision_name: str | None = None
+
+
+BACKBONES: dict[str, BackboneEntry] = {
+    "fmnist-cnn": BackboneEntry(
+        _fmnist, lambda n, x: n(x), lambda n: n, None, 1, 28, (FMNIST_MEAN,), (FMNIST_STD,)
+    ),
+    "resnet18": BackboneEntry(
+        _resnet("resnet18"),
+        _resnet_features,
+        _layer4,
+        512,
+        3,
+        224,
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        "resnet18",
+    ),
+    "resnet50": BackboneEntry(
+        _resnet("resnet50"),
+        _resnet_features,
+        _layer4,
+        2048,
+        3,
+        224,
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        "resnet50",
+    ),
+}
+
+
+def entry(name: str) -> BackboneEntry:
+    if name not in BACKBONES:
+        raise BackboneError(f"unknown backbone {name!r}; known backbones: {', '.join(BACKBONES)}")
+    return BACKBONES[name]
+
+
+class CatalogNet(nn.Module):
+    """uint8 [N, C, H, W] -> unit vectors [N, D]."""
+
+    def __init__(
+        self,
+        name: str,
+        trunk: nn.Module,
+        image_size: int,
+        head_dim: int | None = None,
+        trunk_args: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.name, self.image_size, self.head_dim = name, image_size, head_dim
+        self.trunk_args = trunk_args or {}
+        self.entry = entry(name)
+        self.trunk = trunk
+        self.feature_dim = self.entry.feature_dim or int(getattr(trunk, "embedding_dim", 0))
+        shape = (1, self.entry.channels, 1, 1)
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
+        self.register_buffer("mean", torch.tensor(self.entry.mean).view(shape), persistent=False)
+        self.register_buffer("std", torch.tensor(self.entry.std).view(shape), persistent=False)
+        self.head = nn.Linear(self.feature_dim, head_dim) if head_dim else None
+
+    @property
+    def channels(self) -> int:
+        return self.entry.channels
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.head_dim or self.feature_dim
+
+    def model_args(self) -> dict[str, Any]:
+        """What :func:`rebuild` needs: stored in every catalog checkpoint."""
+        return {
+            "backbone": self.name,
+            "image_size": self.image_size,
+            "head_dim": self.head_dim,
+            "trunk_args": self.trunk_args,
+        }
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.float() / 255.0 - self.mean) / self.std
+        return self.entry.features(self.trunk, x)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        z = self.forward_features(images)
+        return F.normalize(self.head(z) if self.head is not None else z, dim=1)
+
+    def freeze_but_last_block(self) -> list[nn.Parameter]:
+        """Freeze the trunk except its last block; return what stays trainable."""
+        self.trunk.requires_grad_(False)
+        self.entry.last_block(self.trunk).requires_grad_(True)
+        return [p for p in self.parameters() if p.requires_grad]
+
+
+def _torchvision_weights(name: str, e: BackboneEntry) -> Any:
+    if e.torchvision_name is None:
+        raise BackboneError(
+            f"{name} has no ImageNet weights: use --weights with a checkpoint from "
+            "`lookalike train`, or none."
+        )
+    return torchvision.models.get_model_weights(e.torchvision_name).DEFAULT
+
+
+def _load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A local weights file -> (trunk state, trunk arguments): a plain state dict
+    (torchvision's) or a checkpoint of `lookalike train` (its ``model_args`` rebuild the CNN)."""
+    if not path.is_file():
+        raise BackboneError(f"no weights file at {path}: pass imagenet, none, or an existing file.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unpickling failure means the same thing to the user
+        raise BackboneError(
+            f"{path} is not a weights file torch can load safely ({type(exc).__name__})."
+        ) from exc
+    state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
+    if not isinstance(state, dict):
+        raise BackboneError(f"{path} holds no state dict.")
+    args = payload.get("model_args", {}) if "state_dict" in payload else {}
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}, dict(args)
+
+
+def create_backbone(
+    name: str,
+    weights: str = "none",
+    image_size: int | None = None,
+    head_dim: int | None = None,
+    seed: int = 0,
+) -> CatalogNet:
+    """A backbone by name. ``weights``: ``imagenet`` (torchvision's weights API, downloaded on
+    first use), ``none`` (random init from ``seed``), or the path of a local weights file."""
+    e = entry(name)
+    state, trunk_args = (
+        _load_weights(Path(weights)) if weights not in ("imagenet", "none") else ({}, {})
+    )
+    if e.torchvision_name is not None:
+        trunk_args = {}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if weights == "imagenet":
+            enum = _torchvision_weights(name, e)
+            try:
+                trunk = e.build(enum, trunk_args)
+            except (OSError, RuntimeError) as exc:  # urllib's URLError is an OSError
+                raise BackboneError(
+                    f"could not get the ImageNet weights of {name} ({exc}): run once where "
+                    f"{enum.url} is reachable (torchvision caches it under $TORCH_HOME), or use "
+                    "--weights FILE or --weights none."
+                ) from exc
+        else:
+            trunk = e.build(None, trunk_args)
+        net = CatalogNet(name, trunk, image_size or e.image_size, head_dim, trunk_args)
+    if state:
+        missing, unexpected = trunk.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("fc.")]
+        if missing or unexpected:
+            raise BackboneError(
+                f"{weights} does not fit {name}: {len(missing)} missing and "
+                f"{len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})."
+            )
+    return net.eval()
+
+
+def rebuild(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> CatalogNet:
+    """A catalog model from its checkpoint, without downloading anything."""
+    e = entry(model_args["backbone"])
+    trunk = e.build(None, model_args.get("trunk_args") or {})
+    net = CatalogNet(
+        model_args["backbone"],
+        trunk,
+        model_args["image_size"],
+        model_args.get("head_dim"),
+        model_args.get("trunk_args"),
+    )
+    net.load_state_dict(state_dict)
+    return net.eval()
