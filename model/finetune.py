@@ -95,7 +95,7 @@ def finetune(
             schedule.step()
             with torch.no_grad():
                 correct += int((loss_fn.logits(z).argmax(1) == y).sum())
-            total, seen = total + float(loss) * len(y), seen + len(y)
+            total, seen = total + float(loss.detach()) * len(y), seen + len(y)
         row = {
             "epoch": float(epoch + 1),
             "loss": total / max(seen, 1),

@@ -24,7 +24,7 @@ from infra.checkpoints import (
 )
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
-from model.backbones import CatalogNet, create_backbone, rebuild
+from model.backbones import BackboneError, CatalogNet, create_backbone, rebuild
 from model.catalog import (
     CatalogImages,
     CatalogItem,
@@ -125,6 +125,8 @@ def _load(checkpoint: str, device: str) -> CatalogNet:
 def _weights_id(weights: str) -> str:
     if weights in ("imagenet", "none"):
         return weights
+    if not Path(weights).is_file():
+        raise BackboneError(f"no weights file at {weights}: pass imagenet, none, or a file.")
     stat = Path(weights).stat()
     return f"{Path(weights).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infra.query import QueryOptions, recommend, similar_to_item, similar_to_vector
+from infra.query import Boost, QueryOptions, recommend, similar_to_item, similar_to_vector
 from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import brute_force_search, l2_normalise
@@ -90,3 +90,29 @@ def test_query_errors(store: VectorStore, vectors: np.ndarray) -> None:
         similar_to_vector(store, "items", np.ones(DIM + 2, np.float32), QueryOptions())
     with pytest.raises(StoreError, match="no collection or alias"):
         similar_to_item(store, "missing-alias", "train-1")
+
+
+def test_boost_reranks_matching_items_by_its_weight(
+    store: VectorStore, vectors: np.ndarray
+) -> None:
+    plain = similar_to_vector(store, "items", vectors[0], QueryOptions(k=40))
+    boost = Boost("label", (2,), 0.3)
+    boosted = similar_to_vector(store, "items", vectors[0], QueryOptions(k=10, boost=boost))
+    expected = sorted(plain, key=lambda h: -(h.score + (0.3 if h.payload["label"] == 2 else 0)))
+    assert _items(boosted) == _items(expected)[:10]
+    assert _items(boosted) != _items(plain)[:10]  # the boost has to change something here
+    for h in boosted:
+        raw = next(p.score for p in plain if p.id == h.id)
+        assert h.score == pytest.approx(raw + (0.3 if h.payload["label"] == 2 else 0.0))
+    page = similar_to_vector(store, "items", vectors[0], QueryOptions(k=5, offset=5, boost=boost))
+    assert _items(page) == _items(boosted)[5:10]
+
+
+def test_boost_with_a_cap_and_a_recommendation(store: VectorStore, vectors: np.ndarray) -> None:
+    boost = Boost("label", (1,), 1.0)
+    opts = QueryOptions(k=6, boost=boost, max_per_label=2)
+    hits = recommend(store, "items", ["train-4", "train-5"], strategy="centroid", opts=opts)
+    labels = [h.payload["label"] for h in hits]
+    assert labels[:2] == [1, 1]  # a weight of 1 puts every label-1 hit first
+    assert max(labels.count(x) for x in set(labels)) <= 2
+    assert not {"train-4", "train-5"} & set(_items(hits))

@@ -1,0 +1,219 @@
+"""A generated product catalog indexed end to end with ResNet-18 (random init: no weights can be
+downloaded here), off the shelf and fine-tuned, under a real (temporary) Prefect API."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from flows.catalog import catalog_pipeline
+from flows.cli import main
+from flows.queries import QueryService
+from infra.checkpoints import load_checkpoint
+from infra.query import QueryOptions, similar_to_item
+from infra.settings import Settings
+from infra.store import Condition, open_store
+from model.data import load_split, resolve_root
+from model.sample_catalog import SampleCatalog, product_shot, write_sample_catalog
+from tasks.catalog import scan_catalog
+from tasks.catalog_index import SPLIT, plan_catalog
+from tasks.catalog_report import CatalogSummary
+
+N, SIZE = 200, 64
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+
+
+@pytest.fixture(scope="module")
+def sample(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> SampleCatalog:
+    home = tmp_path_factory.mktemp("data")
+    test = load_split(resolve_root(data_root, home), "test")
+    return write_sample_catalog(test, tmp_path_factory.mktemp("shop"), n=N, size=SIZE)
+
+
+def _settings(sample: SampleCatalog, home: Path, **extra: object) -> Settings:
+    base = {"home": home, "catalog": sample.root, "weights": "none", "image_size": SIZE}
+    return Settings(**{**base, "progress": False, "index_shard_size": 64, **extra})
+
+
+@pytest.fixture(scope="module")
+def shelf(
+    sample: SampleCatalog, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, CatalogSummary]:
+    settings = _settings(sample, tmp_path_factory.mktemp("home"))
+    return settings, catalog_pipeline(settings)
+
+
+def test_everything_good_is_indexed_and_exactly_the_bad_files_reported(
+    sample: SampleCatalog, shelf: tuple[Settings, CatalogSummary]
+) -> None:
+    settings, summary = shelf
+    assert summary.points == N and summary.info.count == N
+    assert sorted(Path(p.path).name for p in summary.info.problems) == sorted(sample.bad)
+    report = (Path(settings.runs_dir) / "catalogs" / settings.dataset).glob("*/report.md")
+    text = next(report).read_text()
+    for name in sample.bad:
+        assert name in text
+    store = open_store(settings)
+    try:
+        assert store.resolve(settings.served_alias) == summary.collection
+        assert store.count(summary.collection) == N
+        assert store.metadata(summary.collection)["kind"] == "catalog"
+    finally:
+        store.close()
+    assert summary.decision.promoted and "precision_at_1" in summary.metrics
+
+
+def test_payload_attributes_are_typed_and_filterable(
+    shelf: tuple[Settings, CatalogSummary],
+) -> None:
+    settings, _ = shelf
+    store = open_store(settings)
+    try:
+        winter = [Condition.equals("season", "winter")]
+        hits = similar_to_item(
+            store, settings.served_alias, "sku-00003", QueryOptions(k=20, where=winter)
+        )
+        assert hits and {h.payload["season"] for h in hits} == {"winter"}
+        cheap = [Condition("price", lte=50.0)]
+        hits = similar_to_item(
+            store, settings.served_alias, "sku-00003", QueryOptions(k=20, where=cheap)
+        )
+        assert hits and all(
+            isinstance(h.payload["price"], float) and h.payload["price"] <= 50 for h in hits
+        )
+        assert store.count(settings.served_alias, [Condition.equals("colour", "red")]) > 0
+    finally:
+        store.close()
+
+
+def test_collection_recommender_excludes_the_likes_and_caps_each_label(
+    shelf: tuple[Settings, CatalogSummary],
+) -> None:
+    settings, _ = shelf
+    liked = ["sku-00001", "sku-00002", "sku-00006"]
+    with QueryService(settings) as service:
+        hits = service.recommend(
+            liked, ["sku-00009"], "centroid", QueryOptions(k=8, max_per_label=2)
+        )
+        labels = [h.payload["label"] for h in hits]
+        assert len(hits) == 8 and not set(liked) & {h.payload["item_id"] for h in hits}
+        assert max(labels.count(x) for x in labels) <= 2
+
+
+def test_query_by_image_embeds_like_the_index(
+    sample: SampleCatalog, shelf: tuple[Settings, CatalogSummary]
+) -> None:
+    settings, _ = shelf
+    with QueryService(settings) as service:
+        hits = service.similar_image(next(sample.root.glob("*/sku-00010.png")), QueryOptions(k=3))
+    assert hits[0].payload["item_id"] == "sku-00010" and hits[0].score == pytest.approx(
+        1.0, abs=1e-4
+    )
+
+
+def test_fine_tuned_model_has_a_head_and_is_measured(
+    sample: SampleCatalog, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = _settings(
+        sample,
+        tmp_path_factory.mktemp("home"),
+        catalog_mode="fine-tuned",
+        finetune_epochs=2,
+        head_dim=32,
+    )
+    summary = catalog_pipeline(settings)
+    payload = load_checkpoint(Path(summary.model.checkpoint))
+    assert payload["kind"] == "catalog" and payload["model_args"]["head_dim"] == 32
+    assert len(payload["history"]) == 2 and summary.model.embedding_dim == 32
+    assert summary.points == N and 0.0 < summary.metrics["precision_at_1"] <= 1.0
+    again = catalog_pipeline(settings)  # same backbone, recipe and catalog: the model is reused
+    assert again.model.cached and again.model.model_version == summary.model.model_version
+
+
+def _rewrite_manifest(root: Path, drop: set[str], add: list[dict[str, str]]) -> None:
+    path = root / "manifest.csv"
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = (
+            list(reader.fieldnames or []),
+            [r for r in reader if r["item_id"] not in drop],
+        )
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows([*rows, *add])
+
+
+def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
+    data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("home")
+    test = load_split(resolve_root(data_root, home / "data"), "test")
+    sample = write_sample_catalog(
+        test, tmp_path_factory.mktemp("grow"), n=60, size=32, broken=False
+    )
+    settings = _settings(sample, home, image_size=32)
+    first = catalog_pipeline(settings)
+    gone = {f"sku-{i:05d}" for i in range(10)}
+    new = []
+    for i in range(60, 65):
+        product_shot(test.images[i].numpy(), (10, 10, 10), 32).save(sample.root / f"new-{i}.png")
+        new.append(
+            {"path": f"new-{i}.png", "item_id": f"new-{i}", "label": "Bag", "season": "summer"}
+        )
+    product_shot(test.images[99].numpy(), (200, 0, 0), 32).save(
+        next(sample.root.glob("*/sku-00020.png"))
+    )
+    _rewrite_manifest(sample.root, gone, new)
+    info = scan_catalog.fn(settings)
+    todo = plan_catalog(settings, first.model, info, first.collection)
+    assert sorted(i for shard in todo for i in shard) == sorted(
+        i
+        for i, item in enumerate(_items(info))
+        if item in {"sku-00020", *(n["item_id"] for n in new)}
+    )
+    second = catalog_pipeline(settings)
+    assert second.collection == first.collection and second.points == 55
+    store = open_store(settings)
+    try:
+        ids = store.find_ids(second.collection, [Condition.equals("split", SPLIT)], limit=1000)
+        items = {p["item_id"] for p in store.payloads(second.collection, ids).values()}
+        assert len(ids) == 55 and len(items) == 55 and not gone & items
+    finally:
+        store.close()
+
+
+def _items(info: object) -> list[str]:
+    from tasks.catalog import CatalogInfo, load_items
+
+    assert isinstance(info, CatalogInfo)
+    return [i.item_id for i in load_items(info)]
+
+
+def test_cli_indexes_a_catalog_folder_and_queries_it(
+    sample: SampleCatalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--home", str(tmp_path / "home"), "--no-progress"]
+    args = [
+        "run",
+        "--catalog",
+        str(sample.root),
+        "--weights",
+        "none",
+        "--image-size",
+        "32",
+        *common,
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{N} indexed, {len(sample.bad)} left out" in out
+    alias = ["--dataset", sample.root.name.lower().replace("_", "-")]
+    assert (
+        main(["similar", "sku-00004", "--boost-season", "summer", "-k", "3", *alias, *common]) == 0
+    )
+    assert "items most like sku-00004" in capsys.readouterr().out
+    assert main(["run", "--catalog", str(sample.root), "--weights", "imagenet!", *common]) == 1
+    assert "no weights file" in capsys.readouterr().err
