@@ -12,10 +12,12 @@ from typing import Any
 from prefect import flow
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.catalog import catalog_index_flow, catalog_pipeline
 from flows.index import index_flow
 from flows.pipeline import pipeline
 from infra.settings import Settings
 from infra.store import open_store
+from tasks.catalog import catalog_model_ref, scan_catalog
 from tasks.data import prepare_data
 from tasks.training import model_ref
 
@@ -23,7 +25,10 @@ from tasks.training import model_ref
 @flow(name="scheduled-pipeline", flow_run_name="scheduled-pipeline")
 def scheduled_pipeline(overrides: dict[str, Any] | None = None) -> str:
     """Train (or reuse), index, evaluate, gate; return the model version."""
-    return pipeline(Settings(**(overrides or {}))).model.model_version
+    settings = Settings(**(overrides or {}))
+    if settings.catalog is not None:
+        return catalog_pipeline(settings).model.model_version
+    return pipeline(settings).model.model_version
 
 
 @flow(name="scheduled-reindex", flow_run_name="scheduled-reindex")
@@ -35,6 +40,10 @@ def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
         checkpoint = str(store.metadata(settings.served_alias)["checkpoint"])
     finally:
         store.close()
+    if settings.catalog is not None:
+        # New, changed and removed products only, with the served model: no retraining.
+        info = scan_catalog(settings)
+        return catalog_index_flow(settings, catalog_model_ref(checkpoint), info)[1]
     _, points = index_flow(settings, model_ref(checkpoint), prepare_data(settings))
     return points
 

@@ -169,7 +169,10 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Catalog images per forward pass while indexing."
     )
     loader_workers: int = Field(
-        default=0, ge=0, description="DataLoader processes decoding catalog images (0: inline)."
+        default=1,
+        ge=0,
+        description="DataLoader processes decoding catalog images while the model runs (0: "
+        "inline; 1 measured 0.94x of the bare forward pass against 0.85x inline).",
     )
     catalog_min_precision_at_1: float = Field(
         default=0.0,

@@ -122,6 +122,14 @@ def _load(checkpoint: str, device: str) -> CatalogNet:
     return rebuild(payload["model_args"], payload["state_dict"]).to(torch.device(device))
 
 
+def catalog_model_ref(checkpoint: str) -> ModelRef:
+    """A :class:`ModelRef` for an existing catalog checkpoint (e.g. the served index's)."""
+    payload = load_checkpoint(Path(checkpoint))
+    net = rebuild(payload["model_args"], payload["state_dict"])
+    seconds = float(payload.get("train_seconds", 0.0))
+    return ModelRef(checkpoint, payload["model_version"], net.embedding_dim, seconds, "cpu", "")
+
+
 def _weights_id(weights: str) -> str:
     if weights in ("imagenet", "none"):
         return weights

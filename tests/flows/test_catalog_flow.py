@@ -10,6 +10,7 @@ import pytest
 
 from flows.catalog import catalog_pipeline
 from flows.cli import main
+from flows.deployments import scheduled_reindex
 from flows.queries import QueryService
 from infra.checkpoints import load_checkpoint
 from infra.query import QueryOptions, similar_to_item
@@ -184,6 +185,17 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         assert len(ids) == 55 and len(items) == 55 and not gone & items
     finally:
         store.close()
+    # The scheduled re-index embeds new products with the served model, no retraining.
+    _rewrite_manifest(
+        sample.root, set(), [{"path": "new-60.png", "item_id": "late", "label": "Bag"}]
+    )
+    overrides = {
+        "home": str(home),
+        "catalog": str(sample.root),
+        "weights": "none",
+        "image_size": 32,
+    }
+    assert scheduled_reindex({**overrides, "progress": False}) == 56
 
 
 def _items(info: object) -> list[str]:
