@@ -68,6 +68,9 @@ def _add_query_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--max-per-label", type=int, default=None, help="diversity: cap per label")
     g.add_argument(
+        "--hnsw-ef", type=int, default=None, help="search beam for this query (speed vs recall)"
+    )
+    g.add_argument(
         "--season", default=None, metavar="NAME", help="only this season ('current': today's)"
     )
     g.add_argument(

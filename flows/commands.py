@@ -113,6 +113,7 @@ def query_options(args: argparse.Namespace, settings: Settings) -> QueryOptions:
         offset=args.offset,
         score_threshold=args.score_threshold,
         max_per_label=args.max_per_label,
+        hnsw_ef=args.hnsw_ef,
     )
 
 

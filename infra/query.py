@@ -44,9 +44,12 @@ class QueryOptions:
     max_per_label: int | None = None
     diversity_key: str = "label"
     boost: Boost | None = None
+    hnsw_ef: int | None = None  # search beam for this query; None: the store's setting
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
+        if self.hnsw_ef is not None and self.hnsw_ef < 1:
+            raise StoreError(f"hnsw_ef must be at least 1, got {self.hnsw_ef}.")
         if self.max_per_label is not None and self.max_per_label < 1:
             raise StoreError(f"max_per_label must be at least 1, got {self.max_per_label}.")
 
@@ -120,6 +123,7 @@ def similar_to_vector(
         exclude_ids=exclude_ids,
         offset=opts.store_offset,
         score_threshold=opts.score_threshold,
+        hnsw_ef=opts.hnsw_ef,
     )[0]
     return opts.finish(hits)
 

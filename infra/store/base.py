@@ -154,11 +154,15 @@ class VectorStore(Protocol):
         offset: int = 0,
         score_threshold: float | None = None,
         exact: bool = False,
+        with_payload: bool = True,
+        hnsw_ef: int | None = None,
     ) -> list[list[Hit]]:
         """Top-``k`` hits (after skipping ``offset``) for each row of ``vectors`` [Q, D].
 
         ``exact`` scans instead of walking the HNSW graph: for evaluation, where the metric
-        should measure the embedding and not the index's approximation."""
+        should measure the embedding and not the index's approximation. ``with_payload=False``
+        returns ids and scores only, which saves converting each hit's payload; ``hnsw_ef``
+        overrides the store's search beam for this request."""
 
     def recommend_best_score(
         self,

@@ -229,11 +229,14 @@ class EdgeStore:
         offset: int = 0,
         score_threshold: float | None = None,
         exact: bool = False,
+        with_payload: bool = True,
+        hnsw_ef: int | None = None,
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(where, exclude_ids)
-        params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else self.index.hnsw_ef)
+        ef = hnsw_ef or self.index.hnsw_ef
+        params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else ef)
         requests = [
             qe.QueryRequest(
                 limit=k,
@@ -242,7 +245,7 @@ class EdgeStore:
                 filter=flt,
                 score_threshold=score_threshold,
                 params=params,
-                with_payload=True,
+                with_payload=with_payload,
             )
             for v in vectors
         ]

@@ -238,9 +238,10 @@ class ServerStore:
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def _search_params(self) -> qm.SearchParams:
+    def _search_params(self, hnsw_ef: int | None = None) -> qm.SearchParams:
         rescore = qm.QuantizationSearchParams(rescore=True) if self.config.quantization else None
-        return qm.SearchParams(hnsw_ef=self.config.index.hnsw_ef, quantization=rescore)
+        ef = hnsw_ef or self.config.index.hnsw_ef
+        return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
     def query(
         self,
@@ -252,11 +253,13 @@ class ServerStore:
         offset: int = 0,
         score_threshold: float | None = None,
         exact: bool = False,
+        with_payload: bool = True,
+        hnsw_ef: int | None = None,
     ) -> list[list[Hit]]:
         check_k(k, offset)
         check_dimension(name, self.dimension(name), vectors)
         flt = server_filter(where, exclude_ids)
-        params = qm.SearchParams(exact=True) if exact else self._search_params()
+        params = qm.SearchParams(exact=True) if exact else self._search_params(hnsw_ef)
         requests = [
             qm.QueryRequest(
                 query=v.tolist(),
@@ -265,7 +268,7 @@ class ServerStore:
                 offset=offset,
                 score_threshold=score_threshold,
                 params=params,
-                with_payload=True,
+                with_payload=with_payload,
             )
             for v in vectors
         ]

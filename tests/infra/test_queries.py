@@ -116,3 +116,12 @@ def test_boost_with_a_cap_and_a_recommendation(store: VectorStore, vectors: np.n
     assert labels[:2] == [1, 1]  # a weight of 1 puts every label-1 hit first
     assert max(labels.count(x) for x in set(labels)) <= 2
     assert not {"train-4", "train-5"} & set(_items(hits))
+
+
+def test_ids_only_queries_match_full_ones(store: VectorStore, vectors: np.ndarray) -> None:
+    where = [Condition.equals("label", 1)]
+    full = store.query("items", vectors[:3], 5, where=where)
+    bare = store.query("items", vectors[:3], 5, where=where, with_payload=False)
+    assert [[h.id for h in r] for r in bare] == [[h.id for h in r] for r in full]
+    assert [h.score for r in bare for h in r] == pytest.approx([h.score for r in full for h in r])
+    assert all(h.payload == {} for r in bare for h in r)
