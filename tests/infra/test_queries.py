@@ -125,3 +125,11 @@ def test_ids_only_queries_match_full_ones(store: VectorStore, vectors: np.ndarra
     assert [[h.id for h in r] for r in bare] == [[h.id for h in r] for r in full]
     assert [h.score for r in bare for h in r] == pytest.approx([h.score for r in full for h in r])
     assert all(h.payload == {} for r in bare for h in r)
+
+
+def test_per_query_beam(store: VectorStore, vectors: np.ndarray) -> None:
+    wide = similar_to_vector(store, "items", vectors[0], QueryOptions(k=5))
+    narrow = similar_to_vector(store, "items", vectors[0], QueryOptions(k=5, hnsw_ef=5))
+    assert len(narrow) == 5 and narrow[0].id == wide[0].id  # 90 points: both find the best one
+    with pytest.raises(StoreError, match="hnsw_ef must be at least 1"):
+        QueryOptions(hnsw_ef=0)
