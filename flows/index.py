@@ -25,18 +25,21 @@ from tasks.training import ModelRef
 def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
     collection = create_collection(settings, model, data)
     start = time.perf_counter()
-    for split in ("train", "test"):
-        shards = plan_shards(settings, data, split, collection)
-        progress = Progress(
-            f"index-{split}", sum(map(len, shards)), f"embedding {split} into {collection}"
-        )
-        # Shards embed on the task runner (threads or Dask workers) while this process, the
-        # one writer, upserts each finished shard in order.
-        futures: list[PrefectFuture[str]] = [
-            embed_shard.submit(settings, model, data, split, positions) for positions in shards
-        ]
-        for future in futures:
-            progress.advance(upsert_shard(settings, model, split, future.result(), collection))
+    plans = {split: plan_shards(settings, data, split, collection) for split in ("train", "test")}
+    work = [(split, positions) for split, shards in plans.items() for positions in shards]
+    progress = {
+        split: Progress(f"index-{split}", sum(map(len, shards)), f"{split} into {collection}")
+        for split, shards in plans.items()
+    }
+    # Every shard of both splits is submitted at once, so the task runner's workers (threads or
+    # Dask processes) stay busy to the end, while this process, the one writer, upserts each
+    # finished shard in order.
+    futures: list[tuple[str, PrefectFuture[str]]] = [
+        (split, embed_shard.submit(settings, model, data, split, positions))
+        for split, positions in work
+    ]
+    for split, future in futures:
+        progress[split].advance(upsert_shard(settings, model, split, future.result(), collection))
     seconds = time.perf_counter() - start
     points = finalize_collection(settings, collection, data.train_size + data.test_size, seconds)
     return collection, points
