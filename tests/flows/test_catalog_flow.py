@@ -15,7 +15,7 @@ from flows.queries import QueryService
 from infra.checkpoints import load_checkpoint
 from infra.query import QueryOptions, similar_to_item
 from infra.settings import Settings
-from infra.store import Condition, open_store
+from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
 from model.sample_catalog import SampleCatalog, product_shot, write_sample_catalog
 from tasks.catalog import scan_catalog
@@ -229,3 +229,27 @@ def test_cli_indexes_a_catalog_folder_and_queries_it(
     assert "items most like sku-00004" in capsys.readouterr().out
     assert main(["run", "--catalog", str(sample.root), "--weights", "imagenet!", *common]) == 1
     assert "no weights file" in capsys.readouterr().err
+
+
+def test_a_plain_class_tree_without_manifest(
+    data_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("home")
+    test = load_split(resolve_root(data_root, home / "data"), "test")
+    tree = write_sample_catalog(
+        test, tmp_path_factory.mktemp("tree"), n=40, size=32, manifest=False
+    )
+    settings = _settings(tree, home, image_size=32)
+    summary = catalog_pipeline(settings)
+    # In a tree the id is the path, so dup/again.png is an item of its own, not a duplicate.
+    bad = sorted(n for n in tree.bad if n != "again.png")
+    assert sorted(Path(p.path).name for p in summary.info.problems) == bad
+    assert summary.points == 41 and "dup" in summary.info.labels
+    assert "broken" not in summary.info.labels  # a folder of bad files labels nothing
+    store = open_store(settings)
+    try:
+        pid = point_id(settings.dataset, SPLIT, "dup/again")
+        assert store.payloads(summary.collection, [pid])[pid]["label_name"] == "dup"
+        assert store.count(summary.collection, [Condition.equals("label_name", "trouser")]) > 0
+    finally:
+        store.close()
