@@ -28,7 +28,7 @@ from infra.query import Boost, QueryOptions
 from infra.settings import Settings
 from infra.store import Condition, StoreError, open_store
 from model.backbones import BackboneError
-from model.catalog import CatalogError
+from model.catalog import CatalogError, typed
 from model.data import LABEL_NAMES, DatasetNotFoundError
 from model.images import ImageError
 from model.sample_catalog import write_sample_catalog
@@ -57,15 +57,6 @@ def label_names(requested: list[str]) -> tuple[str, ...]:
     return tuple(known[r.lower()] for r in requested)
 
 
-def _scalar(text: str) -> str | int | float:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _pair(text: str, flag: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -83,7 +74,7 @@ def conditions(args: argparse.Namespace) -> tuple[Condition, ...]:
         out.append(Condition.equals("split", args.split))
     for text in args.where:
         key, value = _pair(text, "--where")
-        out.append(Condition.equals(key, _scalar(value)))
+        out.append(Condition.equals(key, typed(value)))
     for text in args.range:
         key, value = _pair(text, "--range")
         low, _, high = value.partition(":")
