@@ -17,6 +17,7 @@ import torch
 
 from benchmarks.common import write
 from flows.index import index_flow
+from flows.runners import api_env
 from infra.settings import Settings
 from infra.store import open_store
 from model.embed import iter_embeddings
@@ -64,7 +65,9 @@ def existing_cluster(settings: Settings, checkpoint: str, dask: dict[str, Any]) 
     from distributed import Client, LocalCluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        # Its workers report to this process's Prefect API, as a deployed cluster's workers
+        # would through their own PREFECT_API_URL.
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, env=api_env()) as cluster,
         Client(cluster) as client,
     ):
         client.run(_warm)

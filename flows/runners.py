@@ -22,5 +22,23 @@ def task_runner(settings: Settings) -> Any:
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
     # One thread per worker process: torch already uses the cores it is given.
-    kwargs = {"n_workers": settings.index_workers, "threads_per_worker": 1, "processes": True}
+    kwargs: dict[str, Any] = {
+        "n_workers": settings.index_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "env": api_env(),
+    }
     return DaskTaskRunner(cluster_kwargs=kwargs)
+
+
+def api_env() -> dict[str, str]:
+    """The Prefect API this process reports to, for local worker processes.
+
+    Without it, under Prefect's temporary server (no PREFECT_API_URL), every worker starts a
+    temporary server of its own: ~13 s per worker on the first shard, and its task runs recorded
+    where nobody sees them.
+    """
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {"PREFECT_API_URL": str(client.api_url)}
