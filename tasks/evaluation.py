@@ -86,9 +86,10 @@ def record_metrics(
     payload = load_checkpoint(path)
     payload["metrics"] = {**payload.get("metrics", {}), **metrics}
     save_checkpoint(path.parent, payload)  # same weights, same version: replaces the file
-    hparams = {
-        k: v for k, v in payload["train_config"].items() if isinstance(v, int | float | bool)
-    }
+    if not model.tensorboard_dir:  # a checkpoint made elsewhere has no run to add them to
+        return
+    config = payload.get("train_config", {})
+    hparams = {k: v for k, v in config.items() if isinstance(v, int | float | bool)}
     with TensorBoardSink(Path(model.tensorboard_dir)) as sink:
         sink.hparams({**hparams, "embedding_dim": model.embedding_dim}, metrics)
 

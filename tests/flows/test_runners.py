@@ -3,6 +3,9 @@ points as on the default thread runner."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +58,49 @@ def test_dask_runner_writes_the_same_points(data_root: Path, tmp_path: Path) -> 
         tmp_path / "ckpt", {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
     )
     threads = _index(tmp_path / "threads", data_root, ckpt)
+    before = _embed_runs()
     dask = _index(tmp_path / "dask", data_root, ckpt, task_runner="dask", index_workers=2)
     assert threads.keys() == dask.keys() and len(dask) == 800
     for pid, vector in threads.items():
         np.testing.assert_allclose(dask[pid], vector, atol=1e-5)
+    # Every shard's task run is recorded in this session's API: 600/150 + 200/150, rounded up.
+    assert _embed_runs() - before == 6
+
+
+def _embed_runs() -> int:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="embed-")), limit=200
+        )
+    return len(runs)
+
+
+def test_local_dask_workers_share_the_temporary_api(data_root: Path, tmp_path: Path) -> None:
+    """Under Prefect's temporary server (no PREFECT_API_URL), local workers must report to the
+    server of the process that starts them, not start one each (seconds lost, runs unseen)."""
+    pytest.importorskip("prefect_dask", reason="prefect-dask is not installed")
+    net = EmbeddingNet(EmbeddingNetConfig(width=8))
+    ckpt = save_checkpoint(
+        tmp_path / "ckpt", {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "LOOKALIKE_HOME": str(tmp_path / "home"),
+        "LOOKALIKE_DATA_ROOT": str(data_root),
+        "LOOKALIKE_TASK_RUNNER": "dask",
+        "LOOKALIKE_INDEX_WORKERS": "2",
+        "LOOKALIKE_INDEX_SHARD_SIZE": "150",
+        "LOOKALIKE_TRAIN_LIMIT": "600",
+        "LOOKALIKE_TEST_LIMIT": "200",
+        "LOOKALIKE_PROGRESS": "false",
+    }
+    cmd = [sys.executable, "-m", "flows.cli", "index", "build", "--checkpoint", str(ckpt)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "800 points" in out.stdout
+    log = out.stdout + out.stderr
+    assert log.count("Starting temporary server") == 1, log[-3000:]
