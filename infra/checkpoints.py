@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from infra.files import write_json_atomically
+
 FORMAT = 1
 
 
@@ -99,7 +101,4 @@ def register_cached(directory: Path, key: str, path: Path) -> None:
     index = directory / _INDEX
     entries = json.loads(index.read_text()) if index.is_file() else {}
     entries[key] = path.name
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(entries, f, indent=1, sort_keys=True)
-    os.replace(tmp, index)
+    write_json_atomically(index, entries)

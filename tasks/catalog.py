@@ -6,8 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from infra.checkpoints import (
     register_cached,
     save_checkpoint,
 )
+from infra.files import write_json_atomically, write_json_lines_atomically
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import BackboneError, CatalogNet, create_backbone, rebuild
@@ -52,17 +51,6 @@ class CatalogInfo:
     problems: list[Problem]
 
 
-def _write_json(path: Path, data: Any, lines: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        if lines:
-            f.writelines(json.dumps(row) + "\n" for row in data)
-        else:
-            json.dump(data, f)
-    os.replace(tmp, path)
-
-
 def catalog_dir(settings: Settings) -> Path:
     return settings.runs_dir / "catalogs" / settings.dataset
 
@@ -77,10 +65,10 @@ def scan_catalog(settings: Settings) -> CatalogInfo:
     cache_file = catalog_dir(settings) / "checks.json"
     cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     good, bad = check_items(items, cache)
-    _write_json(cache_file, cache)
+    write_json_atomically(cache_file, cache)
     items_file = catalog_dir(settings) / "items.jsonl"
     rows = [{**asdict(i), "path": str(i.path)} for i in good]
-    _write_json(items_file, rows, lines=True)
+    write_json_lines_atomically(items_file, rows)
     problems += bad
     log = task_logger(__name__)
     log.info("%s: %d items to index, %d left out", settings.catalog, len(good), len(problems))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
+from infra.files import write_json_atomically
 from infra.store.base import (
     CollectionSpec,
     Condition,
@@ -28,17 +27,6 @@ from infra.store.filters import edge_filter
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
-
-
-def _write_json_atomically(path: Path, data: Any) -> None:
-    """Write-then-rename: a concurrent reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class EdgeStore:
@@ -91,11 +79,11 @@ class EdgeStore:
             raise StoreError(f"{alias!r} is a collection; an alias needs a name of its own.")
         if not self._exists(collection):
             raise unknown_collection(collection, str(self.root))
-        _write_json_atomically(self.root / _ALIASES, {**self.aliases(), alias: collection})
+        write_json_atomically(self.root / _ALIASES, {**self.aliases(), alias: collection})
 
     def delete_alias(self, alias: str) -> None:
         rest = {a: c for a, c in self.aliases().items() if a != alias}
-        _write_json_atomically(self.root / _ALIASES, rest)
+        write_json_atomically(self.root / _ALIASES, rest)
 
     def list_collections(self) -> list[str]:
         if not self.root.is_dir():
@@ -112,7 +100,7 @@ class EdgeStore:
         collection = self.resolve(name)
         meta = self._meta(collection)
         meta["metadata"] = {**meta.get("metadata", {}), **values}
-        _write_json_atomically(self._dir(collection) / _META, meta)
+        write_json_atomically(self._dir(collection) / _META, meta)
 
     def _shard(self, name: str) -> qe.EdgeShard:
         collection = self.resolve(name)
@@ -177,7 +165,7 @@ class EdgeStore:
         shard.flush()
         self._shards[spec.name] = shard
         meta = {"dim": spec.dim, "distance": "cosine", "metadata": spec.metadata}
-        _write_json_atomically(folder / _META, meta)  # written last: marks the create complete
+        write_json_atomically(folder / _META, meta)  # written last: marks the create complete
 
     def delete_collection(self, name: str) -> None:
         if name in self.aliases().values():

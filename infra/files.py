@@ -1,0 +1,34 @@
+"""Small files written so that a concurrent reader never sees half of one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Write-then-rename: a concurrent reader sees the old file or the new one, never half."""
+    _replace(path, json.dumps(data, indent=1, sort_keys=True))
+
+
+def write_json_lines_atomically(path: Path, rows: Iterable[Any]) -> None:
+    """JSON Lines, one object per row, replaced the same way."""
+    _replace(path, "".join(json.dumps(row) + "\n" for row in rows))
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
