@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.queries
 	$(BIN)/python -m benchmarks.embeddings
 	$(BIN)/python -m benchmarks.precision
+	$(BIN)/python -m benchmarks.catalog
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
