@@ -18,7 +18,7 @@ from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
 from model.sample_catalog import SampleCatalog, product_shot, write_sample_catalog
-from tasks.catalog import scan_catalog
+from tasks.catalog import CatalogInfo, load_items, scan_catalog
 from tasks.catalog_index import SPLIT, plan_catalog
 from tasks.catalog_report import CatalogSummary
 
@@ -198,10 +198,7 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     assert scheduled_reindex({**overrides, "progress": False}) == 56
 
 
-def _items(info: object) -> list[str]:
-    from tasks.catalog import CatalogInfo, load_items
-
-    assert isinstance(info, CatalogInfo)
+def _items(info: CatalogInfo) -> list[str]:
     return [i.item_id for i in load_items(info)]
 
 
