@@ -11,6 +11,7 @@ from flows.pipeline import Clock
 from flows.runners import task_runner
 from infra.locks import alias_lock
 from infra.settings import Settings
+from infra.store import held_store
 from tasks.catalog import CatalogInfo, catalog_model, scan_catalog
 from tasks.catalog_index import (
     create_catalog_collection,
@@ -28,6 +29,11 @@ from tasks.training import ModelRef
 
 @flow(name="catalog-index", flow_run_name="catalog-index-{settings.dataset}-{model.model_version}")
 def _catalog_index(settings: Settings, model: ModelRef, info: CatalogInfo) -> tuple[str, int]:
+    with held_store(settings):
+        return _write_catalog_index(settings, model, info)
+
+
+def _write_catalog_index(settings: Settings, model: ModelRef, info: CatalogInfo) -> tuple[str, int]:
     collection = create_catalog_collection(settings, model, info)
     start = time.perf_counter()
     shards = plan_catalog_shards(settings, model, info, collection)

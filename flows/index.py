@@ -9,6 +9,7 @@ from prefect.futures import PrefectFuture
 
 from flows.runners import task_runner
 from infra.settings import Settings
+from infra.store import held_store
 from tasks.data import DataInfo
 from tasks.indexing import (
     create_collection,
@@ -23,6 +24,12 @@ from tasks.training import ModelRef
 
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
 def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
+    # One open store for the whole run: the writer upserts shard after shard.
+    with held_store(settings):
+        return _write_index(settings, model, data)
+
+
+def _write_index(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
     collection = create_collection(settings, model, data)
     start = time.perf_counter()
     plans = {split: plan_shards(settings, data, split, collection) for split in ("train", "test")}

@@ -9,7 +9,7 @@ from infra.store.base import (
     VectorStore,
     point_id,
 )
-from infra.store.factory import open_store
+from infra.store.factory import held_store, open_store
 
 __all__ = [
     "Condition",
@@ -18,6 +18,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "VectorStore",
+    "held_store",
     "open_store",
     "point_id",
 ]

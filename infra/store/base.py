@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import numpy as np
 
 # Fixed namespace so ids are the same on every machine and every run.
 _NAMESPACE = uuid.UUID("6f1d2c1e-7a53-5b0e-9b7e-4c1a8d3f0e21")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 Scalar = str | int | float | bool
 
@@ -18,7 +20,15 @@ Scalar = str | int | float | bool
 def point_id(dataset: str, split: str, index: int | str) -> str:
     """UUIDv5 of dataset, split and index (or a catalog's item id): a re-run overwrites, never
     duplicates."""
-    return str(uuid.uuid5(_NAMESPACE, f"{dataset}/{split}/{index}"))
+    # RFC 4122 version 5 by hand: the same string as uuid.uuid5, at a third of its cost, which
+    # shows when a writer names 70,000 points.
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + f"{dataset}/{split}/{index}".encode()).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class StoreError(RuntimeError):

@@ -34,9 +34,12 @@ class EdgeStore:
 
     backend = "embedded"
 
-    def __init__(self, root: Path, index: IndexParams | None = None) -> None:
+    def __init__(
+        self, root: Path, index: IndexParams | None = None, keep_open: bool = False
+    ) -> None:
         self.root = root
         self.index = index or IndexParams()
+        self._keep_open = keep_open
         self._shards: dict[str, qe.EdgeShard] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
         self._dims: dict[str, int] = {}
@@ -272,7 +275,16 @@ class EdgeStore:
         return [str(r.id) for r in records]
 
     def close(self) -> None:
+        """Flush every open collection; close them too, unless the store is held open."""
         for shard in self._shards.values():
             shard.flush()
+        if self._keep_open:
+            return
+        for shard in self._shards.values():
             shard.close()
         self._shards.clear()
+
+    def release(self) -> None:
+        """Close a store that was held open."""
+        self._keep_open = False
+        self.close()
