@@ -40,7 +40,8 @@ def test_bad_values_are_refused(make_settings: Callable[..., Settings], tmp_path
 def test_recipe_presets_fill_only_what_is_not_set(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert make_settings().epochs == 4 and not make_settings().augment
+    default = make_settings()
+    assert default.epochs == 6 and not default.augment and default.margin == 0.1
     fast = make_settings(recipe="fast")
     assert (fast.epochs, fast.train_limit) == (1, 3000)
     long = make_settings(recipe="long")
