@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torchvision.datasets import FashionMNIST
-from torchvision.datasets.utils import check_integrity, extract_archive
+from torchvision.datasets.utils import check_integrity
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +69,26 @@ def _verify(raw: Path) -> None:
         )
 
 
+def _extract(gz: Path, target: Path) -> None:
+    """Decompress under a private name, then rename: processes extracting at once (DDP ranks,
+    Dask workers) each see a whole file or none, never another's half-written one."""
+    fd, part = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with gzip.open(gz, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(part, target)
+    finally:
+        Path(part).unlink(missing_ok=True)
+
+
 def _materialise(source: Path, data_dir: Path) -> Path:
     """Extract ``.gz`` files into ``data_dir`` in torchvision's layout, verify, return the root."""
     raw = data_dir / "FashionMNIST" / "raw"
     if not _has_raw(raw):
         raw.mkdir(parents=True, exist_ok=True)
         for name in RAW_MD5:
-            extract_archive(str(source / f"{name}.gz"), str(raw))
+            if not (raw / name).is_file():
+                _extract(source / f"{name}.gz", raw / name)
         log.info("extracted Fashion-MNIST from %s into %s", source, raw)
     _verify(raw)
     return data_dir

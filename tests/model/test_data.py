@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,17 @@ def test_fingerprint_depends_on_the_slice(data_root: Path, tmp_path: Path) -> No
     train = load_split(root, "train")
     assert fingerprint(train.head(10)) == fingerprint(train.head(10))
     assert fingerprint(train.head(10)) != fingerprint(train.head(11))
+
+
+def test_processes_extracting_at_once_never_read_a_half_written_file(
+    data_root: Path, tmp_path: Path
+) -> None:
+    # DDP ranks resolve the data at the same moment; one used to verify the other's partial file.
+    def resolve(_: int) -> Path:
+        return resolve_root(data_root, tmp_path / "data", tmp_path / "no-debian", download=False)
+
+    with ThreadPoolExecutor(4) as pool:
+        roots = list(pool.map(resolve, range(4)))
+    assert roots == [tmp_path / "data"] * 4
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(RAW_MD5)
