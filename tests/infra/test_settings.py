@@ -45,9 +45,9 @@ def test_recipe_presets_fill_only_what_is_not_set(
     fast = make_settings(recipe="fast")
     assert (fast.epochs, fast.train_limit) == (1, 3000)
     long = make_settings(recipe="long")
-    assert long.augment and long.epochs == 40 and long.margin == 0.1
+    assert long.augment and long.epochs == 20 and long.margin == 0.1
     assert make_settings(recipe="long", epochs=12).epochs == 12
     monkeypatch.setenv("LOOKALIKE_RECIPE", "long")
     monkeypatch.setenv("LOOKALIKE_WIDTH", "24")
     from_env = make_settings()
-    assert from_env.recipe == "long" and from_env.width == 24 and from_env.epochs == 40
+    assert from_env.recipe == "long" and from_env.width == 24 and from_env.epochs == 20
