@@ -109,7 +109,13 @@ def evaluate_embedding(
 
 
 def pca_fit(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and top-``dim`` principal axes [D, dim] of rows ``x``."""
+    """Mean and top-``dim`` principal axes [D, dim] of rows ``x``, largest variance first.
+
+    Exact (an eigendecomposition of the D x D covariance), so the baseline is the same every run;
+    a randomised PCA moved its precision@1 by up to 0.002 between runs.
+    """
     mean = x.mean(axis=0)
-    _, _, v = torch.pca_lowrank(torch.from_numpy(x - mean), q=dim, center=False, niter=4)
-    return mean, v.numpy()
+    centred = torch.from_numpy(x - mean).double()
+    _, vectors = torch.linalg.eigh(centred.T @ centred)
+    axes = vectors.flip(1)[:, :dim]  # eigh sorts ascending
+    return mean, axes.to(torch.float32).numpy()

@@ -8,6 +8,7 @@ from model.metrics import (
     knn_accuracy,
     l2_normalise,
     map_at_r,
+    pca_fit,
     precision_at_1,
     recall_at_k,
     retrieval_metrics,
@@ -63,3 +64,17 @@ def test_map_at_r_against_the_papers_definition() -> None:
     assert map_at_r(q, perfect, counts) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="needs 3 neighbours"):
         map_at_r(q, nb[:, :2], counts)
+
+
+def test_pca_fit_finds_the_largest_variance_axes_every_time() -> None:
+    rng = np.random.default_rng(0)
+    # Variance 9, 4 and 1 along three orthogonal directions of a random 6-d rotation.
+    rotation, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    x = (rng.normal(size=(2000, 3)) * [3.0, 2.0, 1.0]) @ rotation[:, :3].T + 5.0
+    mean, axes = pca_fit(x.astype(np.float32), 2)
+    assert np.allclose(mean, 5.0, atol=0.2)
+    assert np.allclose(axes.T @ axes, np.eye(2), atol=1e-5)
+    # Up to sign, the axes are the two largest directions, in order.
+    assert np.allclose(np.abs(axes.T @ rotation[:, :2]), np.eye(2), atol=0.05)
+    again = pca_fit(x.astype(np.float32), 2)[1]
+    assert np.array_equal(axes, again)
