@@ -10,53 +10,16 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from benchmarks.common import write
+from benchmarks.indexing import bare_forward, end_to_end
+from catalogs.sample import write_sample_catalog
 from infra.settings import Settings
 from model.data import load_split, resolve_root
-from model.sample_catalog import write_sample_catalog
-from tasks.catalog import (
-    CatalogInfo,
-    catalog_images,
-    catalog_model,
-    load_catalog_model,
-    load_items,
-    scan_catalog,
-)
-from tasks.catalog_index import (
-    create_catalog_collection,
-    embed_catalog_positions,
-    upsert_catalog_file,
-)
-from tasks.training import ModelRef
-
-
-@torch.inference_mode()
-def bare_forward(model: ModelRef, info: CatalogInfo, batch: int) -> float:
-    """Images/s of the backbone alone, images decoded beforehand (not timed)."""
-    net = load_catalog_model(model.checkpoint)
-    data = catalog_images(net, info, load_items(info))
-    images = torch.stack([data[i][0] for i in range(len(data))])
-    start = time.perf_counter()
-    for s in range(0, len(images), batch):
-        net(images[s : s + batch])
-    return len(images) / (time.perf_counter() - start)
-
-
-def end_to_end(settings: Settings, model: ModelRef, info: CatalogInfo, workers: int) -> float:
-    """Images/s of decode + preprocess + embed + upsert into a fresh embedded collection."""
-    with tempfile.TemporaryDirectory() as home:
-        s = settings.model_copy(update={"home": Path(home), "loader_workers": workers})
-        collection = create_catalog_collection.fn(s, model, info)
-        start = time.perf_counter()
-        shard = embed_catalog_positions(s, model, info, list(range(info.count)))
-        upsert_catalog_file(s, model, info, shard, collection)
-        return info.count / (time.perf_counter() - start)
+from tasks.backbones import catalog_model
+from tasks.sources import scan_source
 
 
 def main() -> None:
@@ -77,12 +40,13 @@ def main() -> None:
             image_size=args.image_size,
             progress=False,
         )
-        info = scan_catalog.fn(settings)
-        model = catalog_model.fn(settings, info)
-        batch = settings.embed_batch_size
-        before = bare_forward(model, info, batch)
-        runs = {w: end_to_end(settings, model, info, w) for w in (0, 1)}
-        after = bare_forward(model, info, batch)
+        model = catalog_model.fn(settings, scan_source.fn(settings))
+        before = bare_forward(settings, model.checkpoint)
+        runs = {
+            w: end_to_end(settings, model.checkpoint, loader_workers=w)["images_per_s"]
+            for w in (0, 1)
+        }
+        after = bare_forward(settings, model.checkpoint)
     bare = (before + after) / 2
     rows: list[dict[str, Any]] = [
         {"run": "bare forward, before", "images_per_s": before, "ratio": before / bare},
@@ -92,7 +56,7 @@ def main() -> None:
         label = "decoded inline" if workers == 0 else f"{workers} DataLoader worker"
         rows.append({"run": f"end to end, {label}", "images_per_s": rate, "ratio": rate / bare})
     extra = {"backbone": args.backbone, "items": args.n, "image_size": args.image_size}
-    print(write("catalog", rows, {**extra, "batch": batch}).read_text())
+    print(write("catalog", rows, extra).read_text())
 
 
 if __name__ == "__main__":

@@ -11,20 +11,17 @@ from benchmarks.common import write
 from infra.settings import Settings
 from infra.store import open_store
 from tasks.baselines import embedding_table
-from tasks.data import prepare_data
+from tasks.sources import scan_source
 
 
 def main() -> None:
     settings = Settings(progress=False)
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         collection = store.resolve(settings.served_alias)
         meta = store.metadata(collection)
-    finally:
-        store.close()
-    data = prepare_data.fn(settings)
+    source = scan_source.fn(settings)
     t = time.perf_counter()
-    table = embedding_table.fn(settings, collection, data)
+    table = embedding_table.fn(settings, collection, source)
     rows = [{"embedding": name, **metrics} for name, metrics in table.items()]
     extra = {
         "collection": collection,

@@ -16,40 +16,39 @@ from typing import Any
 import torch
 
 from benchmarks.common import write
+from catalogs.scan import images, load_items
 from flows.index import index_flow
-from flows.runners import api_env
 from infra.settings import Settings
 from infra.store import open_store
-from model.embed import iter_embeddings
-from tasks.data import load_splits, prepare_data
-from tasks.training import load_model, model_ref
+from tasks.runners import api_env
+from tasks.sources import scan_source
+from tasks.training import load_embedder, model_ref
 
 
+@torch.inference_mode()
 def bare_forward(settings: Settings, checkpoint: str) -> float:
-    """Images/s of the model alone over every image, batch by batch, data already in memory."""
-    data = prepare_data.fn(settings)
-    train, test = load_splits(settings, data.root)
-    images = torch.cat([train.images, test.images])
-    net = load_model(checkpoint)
+    """Images/s of the model alone over every item, batch by batch, pixels already in memory."""
+    source = scan_source.fn(settings)
+    net = load_embedder(checkpoint)
+    data = images(source, load_items(source), net.image_size, net.channels)
+    pixels = torch.stack([data[i][0] for i in range(len(data))])
+    batch = settings.embed_batch_size or net.batch_size
     t = time.perf_counter()
-    for _ in iter_embeddings(net, images, settings.upsert_batch_size):
-        pass
-    return len(images) / (time.perf_counter() - t)
+    for s in range(0, len(pixels), batch):
+        net(pixels[s : s + batch])
+    return len(pixels) / (time.perf_counter() - t)
 
 
-def end_to_end(settings: Settings, checkpoint: str, **runner: Any) -> dict[str, float]:
-    """Images/s of read + preprocess + embed + upsert (the index flow's own timing), and the
-    seconds of the HNSW build that follows, reported apart."""
+def end_to_end(settings: Settings, checkpoint: str, **updates: Any) -> dict[str, float]:
+    """Images/s of read + preprocess + embed + upsert (the index flow's own timing) into a fresh
+    home, and the seconds of the HNSW build that follows, reported apart."""
     with tempfile.TemporaryDirectory() as home:
-        s = settings.model_copy(update={"home": Path(home), **runner})
-        collection, points = index_flow(s, model_ref(checkpoint), prepare_data(s))
-        store = open_store(s)
-        try:
-            meta = store.metadata(collection)
-        finally:
-            store.close()
+        s = settings.model_copy(update={"home": Path(home), **updates})
+        indexed = index_flow(s, model_ref(checkpoint), scan_source(s))
+        with open_store(s) as store:
+            meta = store.metadata(indexed.collection)
         return {
-            "images_per_s": points / meta["embed_upsert_seconds"],
+            "images_per_s": indexed.points / meta["embed_upsert_seconds"],
             "hnsw_build_s": meta["build_seconds"],
         }
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import sys
 
+from app.cli import build_parser, settings_from
+from app.console import print_summary
 from benchmarks.common import write
-from flows.cli import build_parser, settings_from
 from flows.pipeline import pipeline
-from flows.report import print_summary
 
 
 def main() -> None:
@@ -25,8 +25,8 @@ def main() -> None:
         "points": summary.points,
         "metrics": summary.metrics,
         "seconds": summary.seconds,
-        "train_size": summary.data.train_size,
-        "test_size": summary.data.test_size,
+        "items": summary.source.count,
+        "embedded": summary.embedded,
     }
     print(write("pipeline", rows, extra).read_text())
 

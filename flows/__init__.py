@@ -1,3 +1,3 @@
-"""Prefect flows: each one only wires tasks. The CLI (``flows.cli``) is the composition root."""
+"""Prefect flows: each one only wires tasks."""
 
 import tasks  # noqa: F401  - applies Lookalike's Prefect defaults before Prefect is imported

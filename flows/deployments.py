@@ -12,40 +12,28 @@ from typing import Any
 from prefect import flow
 from prefect.deployments.runner import RunnerDeployment
 
-from flows.catalog import catalog_index_flow, catalog_pipeline
 from flows.index import index_flow
 from flows.pipeline import pipeline
 from infra.settings import Settings
 from infra.store import open_store
-from tasks.catalog import catalog_model_ref, scan_catalog
-from tasks.data import prepare_data
+from tasks.sources import scan_source
 from tasks.training import model_ref
 
 
 @flow(name="scheduled-pipeline", flow_run_name="scheduled-pipeline")
 def scheduled_pipeline(overrides: dict[str, Any] | None = None) -> str:
     """Train (or reuse), index, evaluate, gate; return the model version."""
-    settings = Settings(**(overrides or {}))
-    if settings.catalog is not None:
-        return catalog_pipeline(settings).model.model_version
-    return pipeline(settings).model.model_version
+    return pipeline(Settings(**(overrides or {}))).model.model_version
 
 
 @flow(name="scheduled-reindex", flow_run_name="scheduled-reindex")
 def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
-    """Re-embed the catalog with the served model into its own collection (idempotent)."""
+    """Bring the served model's collection in line with the catalog: new, changed and removed
+    items only, no retraining (idempotent)."""
     settings = Settings(**(overrides or {}))
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         checkpoint = str(store.metadata(settings.served_alias)["checkpoint"])
-    finally:
-        store.close()
-    if settings.catalog is not None:
-        # New, changed and removed products only, with the served model: no retraining.
-        info = scan_catalog(settings)
-        return catalog_index_flow(settings, catalog_model_ref(checkpoint), info)[1]
-    _, points = index_flow(settings, model_ref(checkpoint), prepare_data(settings))
-    return points
+    return index_flow(settings, model_ref(checkpoint), scan_source(settings)).points
 
 
 def build_deployments(settings: Settings, overrides: dict[str, Any]) -> list[RunnerDeployment]:

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from prefect import flow
 
+from catalogs.base import SourceInfo
+from infra.checkpoints import ModelRef
 from infra.settings import Settings
 from tasks.baselines import embedding_table
-from tasks.data import DataInfo
 from tasks.evaluation import evaluate_index, record_metrics
-from tasks.training import ModelRef
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{collection}")
 def evaluate_flow(
-    settings: Settings, model: ModelRef, collection: str, data: DataInfo
+    settings: Settings, model: ModelRef, collection: str, source: SourceInfo
 ) -> dict[str, float]:
-    metrics = evaluate_index(settings, collection, data)
+    metrics = evaluate_index(settings, collection, source)
     record_metrics(settings, model, collection, metrics)
     return metrics
 
 
 @flow(name="embedding-table", flow_run_name="embedding-table-{collection}")
 def embedding_table_flow(
-    settings: Settings, collection: str, data: DataInfo
+    settings: Settings, collection: str, source: SourceInfo
 ) -> dict[str, dict[str, float]]:
     """The learned embedding next to raw pixels and PCA-64, every metric, exact search."""
-    return embedding_table(settings, collection, data)
+    return embedding_table(settings, collection, source)

@@ -1,16 +1,18 @@
-"""Flow: embed every item with a trained model and upsert it into the model's own collection."""
+"""Flow: bring a model's collection in line with a source (any kind of catalog)."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from prefect import flow
 from prefect.futures import PrefectFuture
 
-from flows.runners import task_runner
+from catalogs.base import SourceInfo
+from infra.checkpoints import ModelRef
+from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import held_store
-from tasks.data import DataInfo
 from tasks.indexing import (
     create_collection,
     embed_shard,
@@ -19,39 +21,40 @@ from tasks.indexing import (
     upsert_shard,
 )
 from tasks.progress import Progress
-from tasks.training import ModelRef
+from tasks.runners import task_runner
+
+
+@dataclass(frozen=True)
+class Indexed:
+    collection: str
+    points: int
+    embedded: int  # items embedded by this run: 0 when nothing changed
 
 
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
-def _index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
+def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
     # One open store for the whole run: the writer upserts shard after shard.
-    with held_store(settings):
-        return _write_index(settings, model, data)
+    with alias_lock(settings.home / "locks", settings.served_alias), held_store(settings):
+        collection = create_collection(settings, model, source)
+        start = time.perf_counter()
+        shards = plan_shards(settings, model, source, collection)
+        progress = Progress("index", sum(map(len, shards)), f"embedding into {collection}")
+        # Every shard is submitted at once, so the task runner's workers (threads or Dask
+        # processes) stay busy to the end, while this process, the one writer, upserts each
+        # finished shard in order.
+        futures: list[PrefectFuture[str]] = [
+            embed_shard.submit(settings, model, source, positions) for positions in shards
+        ]
+        embedded = 0
+        for future in futures:
+            done = upsert_shard(settings, model, source, future.result(), collection)
+            progress.advance(done)
+            embedded += done
+        seconds = time.perf_counter() - start
+        points = finalize_collection(settings, collection, source.count, seconds)
+        return Indexed(collection, points, embedded)
 
 
-def _write_index(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
-    collection = create_collection(settings, model, data)
-    start = time.perf_counter()
-    plans = {split: plan_shards(settings, data, split, collection) for split in ("train", "test")}
-    work = [(split, positions) for split, shards in plans.items() for positions in shards]
-    progress = {
-        split: Progress(f"index-{split}", sum(map(len, shards)), f"{split} into {collection}")
-        for split, shards in plans.items()
-    }
-    # Every shard of both splits is submitted at once, so the task runner's workers (threads or
-    # Dask processes) stay busy to the end, while this process, the one writer, upserts each
-    # finished shard in order.
-    futures: list[tuple[str, PrefectFuture[str]]] = [
-        (split, embed_shard.submit(settings, model, data, split, positions))
-        for split, positions in work
-    ]
-    for split, future in futures:
-        progress[split].advance(upsert_shard(settings, model, split, future.result(), collection))
-    seconds = time.perf_counter() - start
-    points = finalize_collection(settings, collection, data.train_size + data.test_size, seconds)
-    return collection, points
-
-
-def index_flow(settings: Settings, model: ModelRef, data: DataInfo) -> tuple[str, int]:
-    """Return the collection's name and its point count after indexing."""
-    return _index_flow.with_options(task_runner=task_runner(settings))(settings, model, data)
+def index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
+    """Embed what the collection lacks or holds stale, delete what left the source."""
+    return _index_flow.with_options(task_runner=task_runner(settings))(settings, model, source)

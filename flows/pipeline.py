@@ -1,4 +1,4 @@
-"""Flow: the whole job, train -> index -> evaluate -> gate and promote -> examples -> report."""
+"""Flow: the whole job for any source: scan -> model -> index -> evaluate -> gate -> report."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.train import train_flow
 from infra.locks import alias_lock
+from infra.reports import RunSummary
 from infra.settings import Settings
-from tasks.data import prepare_data
 from tasks.evaluation import example_queries
-from tasks.reporting import RunSummary, publish_report
+from tasks.reporting import publish_report
 from tasks.serving import promote_index
+from tasks.sources import scan_source
 
 
 class Clock:
@@ -27,35 +28,32 @@ class Clock:
         self.seconds[stage], self._t = now - self._t, now
 
 
-@flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}-{settings.recipe}")
+@flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}")
 def pipeline(settings: Settings) -> RunSummary:
     with alias_lock(settings.home / "locks", settings.served_alias):
-        return _pipeline(settings)
-
-
-def _pipeline(settings: Settings) -> RunSummary:
-    clock = Clock()
-    data = prepare_data(settings)
-    clock.lap("data")
-    model = train_flow(settings, data)
-    clock.lap("train")
-    collection, points = index_flow(settings, model, data)
-    clock.lap("index")
-    metrics = evaluate_flow(settings, model, collection, data)
-    clock.lap("evaluate")
-    decision = promote_index(settings, collection)
-    examples = example_queries(settings, collection, data)
-    clock.lap("promote+examples")
-    summary = RunSummary(
-        data,
-        model,
-        collection,
-        points,
-        metrics,
-        decision,
-        settings.served_alias,
-        examples,
-        clock.seconds,
-    )
-    publish_report(settings, summary)
-    return summary
+        clock = Clock()
+        source = scan_source(settings)
+        clock.lap("scan")
+        model = train_flow(settings, source)
+        clock.lap("model")
+        indexed = index_flow(settings, model, source)
+        clock.lap("index")
+        metrics = evaluate_flow(settings, model, indexed.collection, source)
+        clock.lap("evaluate")
+        decision = promote_index(settings, indexed.collection, gated=bool(metrics))
+        examples = example_queries(settings, indexed.collection, source)
+        clock.lap("promote+examples")
+        summary = RunSummary(
+            source,
+            model,
+            indexed.collection,
+            indexed.points,
+            indexed.embedded,
+            metrics,
+            decision,
+            settings.served_alias,
+            examples,
+            clock.seconds,
+        )
+        publish_report(settings, summary)
+        return summary

@@ -1,15 +1,21 @@
-"""Flow: prepare data and train the embedding model."""
+"""Flow: the model that embeds a source: trained on Fashion-MNIST, or a catalog's backbone
+(off the shelf or fine-tuned on its labels)."""
 
 from __future__ import annotations
 
 from prefect import flow
 
+from catalogs.base import SourceInfo
+from infra.checkpoints import ModelRef
 from infra.settings import Settings
-from tasks.data import DataInfo, prepare_data
-from tasks.training import ModelRef, train_model
+from tasks.backbones import catalog_model
+from tasks.sources import scan_source
+from tasks.training import train_model
 
 
 @flow(name="train", flow_run_name="train-{settings.dataset}")
-def train_flow(settings: Settings, data: DataInfo | None = None) -> ModelRef:
-    data = data or prepare_data(settings)
-    return train_model(settings, data)
+def train_flow(settings: Settings, source: SourceInfo | None = None) -> ModelRef:
+    source = source or scan_source(settings)
+    if source.kind == "fashion-mnist":
+        return train_model(settings, source)
+    return catalog_model(settings, source)

@@ -6,18 +6,33 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from infra.errors import UserError
 from infra.files import write_json_atomically
 
 FORMAT = 1
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, unreadable, or not one of ours."""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What later tasks need to find a model: a checkpoint path and a version, never tensors."""
+
+    checkpoint: str
+    model_version: str
+    embedding_dim: int
+    train_seconds: float
+    device: str
+    tensorboard_dir: str
+    cached: bool = False
 
 
 def model_version(state_dict: dict[str, torch.Tensor], model_args: dict[str, Any]) -> str:

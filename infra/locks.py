@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from infra.store.base import StoreError
 
+# flock belongs to an open file, so a writer nested in another (the pipeline's index flow and
+# promotion) would lock itself out: the lock is re-entrant within this process.
+_held: dict[Path, int] = {}
+_guard = threading.Lock()
+
 
 @contextmanager
 def alias_lock(directory: Path, alias: str) -> Iterator[None]:
-    """Hold an exclusive lock named for ``alias`` while a run writes or promotes it.
+    """Hold an exclusive lock named for ``alias`` while this process writes or promotes it.
 
     Across hosts, the deployments' concurrency limit (one run at a time) does the same job.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{alias}.lock"
+    with _guard:
+        if path in _held:
+            _held[path] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _guard:
+                _held[path] -= 1
+        return
+    directory.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -33,8 +52,12 @@ def alias_lock(directory: Path, alias: str) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        with _guard:
+            _held[path] = 1
         try:
             yield
         finally:
+            with _guard:
+                del _held[path]
             handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -158,8 +158,11 @@ class Settings(BaseSettings):
     finetune_epochs: int = Field(default=3, ge=1, description="Fine-tuning epochs.")
     finetune_lr: float = Field(default=1e-3, gt=0, description="Fine-tuning peak learning rate.")
     finetune_batch_size: int = Field(default=32, ge=2, description="Fine-tuning batch size.")
-    embed_batch_size: int = Field(
-        default=64, ge=1, description="Catalog images per forward pass while indexing."
+    embed_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Images per forward pass while indexing. Unset: 64 at 224 px, more for "
+        "smaller images (1,024 for Fashion-MNIST).",
     )
     loader_workers: int = Field(
         default=1,

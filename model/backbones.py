@@ -1,6 +1,6 @@
 """Backbones by name: the Fashion-MNIST CNN and torchvision ResNets, each with its input spec.
 
-A :class:`CatalogNet` takes uint8 images and returns unit vectors: it normalises as its trunk
+A :class:`Embedder` takes uint8 images and returns unit vectors: it normalises as its trunk
 expects, pools the trunk's features, and (when fine-tuned) projects them with a small head.
 """
 
@@ -17,6 +17,7 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet
 
+from infra.errors import UserError
 from model.augment import MEAN as FMNIST_MEAN
 from model.augment import STD as FMNIST_STD
 from model.net import EmbeddingNet, EmbeddingNetConfig
@@ -25,7 +26,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class BackboneError(ValueError):
+class BackboneError(UserError, ValueError):
     """A backbone or its weights cannot be created."""
 
 
@@ -101,7 +102,7 @@ def entry(name: str) -> BackboneEntry:
     return BACKBONES[name]
 
 
-class CatalogNet(nn.Module):
+class Embedder(nn.Module):
     """uint8 [N, C, H, W] -> unit vectors [N, D]."""
 
     def __init__(
@@ -133,6 +134,11 @@ class CatalogNet(nn.Module):
     @property
     def embedding_dim(self) -> int:
         return self.head_dim or self.feature_dim
+
+    @property
+    def batch_size(self) -> int:
+        """Images per forward pass: 64 at 224 px, more for smaller images (same activations)."""
+        return min(1024, max(1, 64 * 224 * 224 // self.image_size**2))
 
     def model_args(self) -> dict[str, Any]:
         """What :func:`rebuild` needs: stored in every catalog checkpoint."""
@@ -192,7 +198,7 @@ def create_backbone(
     image_size: int | None = None,
     head_dim: int | None = None,
     seed: int = 0,
-) -> CatalogNet:
+) -> Embedder:
     """A backbone by name. ``weights``: ``imagenet`` (torchvision's weights API, downloaded on
     first use), ``none`` (random init from ``seed``), or the path of a local weights file."""
     e = entry(name)
@@ -215,7 +221,7 @@ def create_backbone(
                 ) from exc
         else:
             trunk = e.build(None, trunk_args)
-        net = CatalogNet(name, trunk, image_size or e.image_size, head_dim, trunk_args)
+        net = Embedder(name, trunk, image_size or e.image_size, head_dim, trunk_args)
     if state:
         try:
             missing, unexpected = trunk.load_state_dict(state, strict=False)
@@ -232,11 +238,11 @@ def create_backbone(
     return net.eval()
 
 
-def rebuild(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> CatalogNet:
+def rebuild(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> Embedder:
     """A catalog model from its checkpoint, without downloading anything."""
     e = entry(model_args["backbone"])
     trunk = e.build(None, model_args.get("trunk_args") or {})
-    net = CatalogNet(
+    net = Embedder(
         model_args["backbone"],
         trunk,
         model_args["image_size"],
@@ -245,3 +251,22 @@ def rebuild(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> 
     )
     net.load_state_dict(state_dict)
     return net.eval()
+
+
+def from_checkpoint(payload: dict[str, Any]) -> Embedder:
+    """Any Lookalike checkpoint as an :class:`Embedder`: a catalog backbone, or a trained
+    Fashion-MNIST network (whose weights become the ``fmnist-cnn`` trunk)."""
+    if payload.get("kind") == "catalog":
+        return rebuild(payload["model_args"], payload["state_dict"])
+    args = {"backbone": "fmnist-cnn", "image_size": 28, "trunk_args": payload["model_args"]}
+    return rebuild(args, {f"trunk.{k}": v for k, v in payload["state_dict"].items()})
+
+
+def embedding_dim(payload: dict[str, Any]) -> int:
+    """The vector size a checkpoint's model produces, without building it."""
+    args = payload["model_args"]
+    if payload.get("kind") != "catalog":
+        return int(args["embedding_dim"])
+    if args.get("head_dim"):
+        return int(args["head_dim"])
+    return entry(args["backbone"]).feature_dim or int(args["trunk_args"]["embedding_dim"])

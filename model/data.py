@@ -15,14 +15,15 @@ import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
+from infra.errors import UserError
+
 log = logging.getLogger(__name__)
 
 DATASET = "fashion-mnist"
-LABEL_NAMES: tuple[str, ...] = tuple(FashionMNIST.classes)
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-class DatasetNotFoundError(RuntimeError):
+class DatasetNotFoundError(UserError, RuntimeError):
     """Fashion-MNIST could not be found locally nor downloaded."""
 
 

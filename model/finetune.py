@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from model.backbones import CatalogNet
+from model.backbones import Embedder
 from model.losses import CosineClassifierLoss
 from model.train import ScalarSink
 
@@ -35,7 +35,7 @@ class FineTuneConfig:
 
 @dataclass
 class FineTuneResult:
-    net: CatalogNet
+    net: Embedder
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -46,7 +46,7 @@ def _flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-def _train_mode(net: CatalogNet) -> None:
+def _train_mode(net: Embedder) -> None:
     # Frozen layers keep their BatchNorm statistics: a small catalog would only spoil them.
     net.eval()
     net.entry.last_block(net.trunk).train()
@@ -55,7 +55,7 @@ def _train_mode(net: CatalogNet) -> None:
 
 
 def finetune(
-    net: CatalogNet,
+    net: Embedder,
     data: Dataset[tuple[torch.Tensor, int]],
     num_classes: int,
     config: FineTuneConfig,

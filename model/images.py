@@ -9,13 +9,15 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from infra.errors import UserError
+
 MAX_PIXELS = 40_000_000  # refuse decompression bombs long before PIL's own limit
 # Modes a catalog image may have. CMYK, palette and 16-bit files are reported, not guessed at:
 # their colours depend on profiles and palettes a shop should convert with its own tools.
 CATALOG_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """The bytes are not an image Lookalike can embed."""
 
 

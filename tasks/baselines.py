@@ -5,35 +5,34 @@ from __future__ import annotations
 import numpy as np
 from prefect import task
 
+from catalogs.base import SourceInfo
+from catalogs.fashion_mnist import load_splits
 from infra.settings import Settings
 from infra.store import open_store, point_id
 from model.metrics import evaluate_embedding, l2_normalise, pca_fit
-from tasks.data import DataInfo, load_splits
-from tasks.indexing import BACKOFF, RETRIES
 
 PCA_DIM = 64
 
 
 def stored_vectors(settings: Settings, collection: str, split: str, n: int) -> np.ndarray:
     """The vectors the index holds for ``split``, in item order."""
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         out = []
         for start in range(0, n, 5000):
             ids = [point_id(settings.dataset, split, i) for i in range(start, min(start + 5000, n))]
             found = store.vectors(collection, ids)
             out.append(np.stack([found[i] for i in ids]))
         return np.concatenate(out)
-    finally:
-        store.close()
 
 
-@task(name="embedding-table", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=3600)
+@task(name="embedding-table")
 def embedding_table(
-    settings: Settings, collection: str, data: DataInfo
+    settings: Settings, collection: str, source: SourceInfo
 ) -> dict[str, dict[str, float]]:
     """Full metrics for the learned embedding, raw pixels and PCA-64 of pixels, exact search."""
-    train, test = load_splits(settings, data.root)
+    if source.kind != "fashion-mnist":
+        raise ValueError("the embedding table compares against Fashion-MNIST's raw pixels only.")
+    train, test = load_splits(source.location, settings.train_limit, settings.test_limit)
     y_train, y_test = train.labels.numpy(), test.labels.numpy()
     px_train = train.images.reshape(len(train), -1).float().numpy() / 255.0
     px_test = test.images.reshape(len(test), -1).float().numpy() / 255.0

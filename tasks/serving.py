@@ -5,36 +5,32 @@ from __future__ import annotations
 from prefect import task
 
 from infra.indexes import Decision, promote_if_better
+from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import open_store
-from tasks.indexing import BACKOFF, RETRIES
 from tasks.logs import task_logger
 
 
-@task(name="promote-index", retries=RETRIES, retry_delay_seconds=BACKOFF, timeout_seconds=300)
+@task(name="promote-index")
 def promote_index(settings: Settings, collection: str, gated: bool = True) -> Decision:
     """Promote through the quality gate. A catalog without labels has nothing to gate on
     (``gated=False``): its new index is served as soon as it is complete."""
     floor = settings.catalog_min_precision_at_1 if settings.catalog else settings.min_precision_at_1
-    store = open_store(settings)
-    try:
+    alias = settings.served_alias
+    with alias_lock(settings.home / "locks", alias), open_store(settings) as store:
         if gated:
-            decision = promote_if_better(
-                store, settings.served_alias, collection, floor, settings.max_regression
-            )
+            decision = promote_if_better(store, alias, collection, floor, settings.max_regression)
         else:
-            previous = store.aliases().get(settings.served_alias)
-            store.set_alias(settings.served_alias, collection)
+            previous = store.aliases().get(alias)
+            store.set_alias(alias, collection)
             decision = Decision(True, "no labels to measure: served once complete", previous)
-    finally:
-        store.close()
     log = task_logger(__name__)
     if decision.promoted:
-        log.info("alias %s -> %s: %s", settings.served_alias, collection, decision.reason)
+        log.info("alias %s -> %s: %s", alias, collection, decision.reason)
     else:
         log.warning(
             "not promoted, alias %s stays on %s: %s; %s is kept for inspection",
-            settings.served_alias,
+            alias,
             decision.previous,
             decision.reason,
             collection,

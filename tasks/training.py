@@ -6,14 +6,17 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from prefect import task
 
+from catalogs.base import SourceInfo
+from catalogs.fashion_mnist import load_splits
 from infra.checkpoints import (
+    ModelRef,
     find_cached,
     load_checkpoint,
     load_partial,
@@ -23,25 +26,13 @@ from infra.checkpoints import (
 )
 from infra.settings import Settings
 from infra.tensorboard import TensorBoardSink
-from model.data import LABEL_NAMES, Split
+from model.backbones import Embedder, embedding_dim, from_checkpoint
+from model.data import Split
 from model.embed import embed_all
-from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
+from model.labels import LABEL_NAMES
+from model.net import EmbeddingNet, EmbeddingNetConfig
 from model.train import TrainConfig, TrainResult, TrainState, pick_device, train
-from tasks.data import DataInfo, load_splits
 from tasks.logs import task_logger
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """What later tasks need to find a trained model: a path and a version, never tensors."""
-
-    checkpoint: str
-    model_version: str
-    embedding_dim: int
-    train_seconds: float
-    device: str
-    tensorboard_dir: str
-    cached: bool = False
 
 
 def net_config(settings: Settings) -> EmbeddingNetConfig:
@@ -78,16 +69,15 @@ def training_key(settings: Settings, fingerprint: str) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_model(checkpoint: str, device: torch.device | None = None) -> EmbeddingNet:
-    """The network of a checkpoint, in eval mode, loaded once per process and device."""
-    return _load_model(checkpoint, str(device or torch.device("cpu")))
+def load_embedder(checkpoint: str, device: torch.device | None = None) -> Embedder:
+    """Any checkpoint's model (trained here or a catalog backbone), in eval mode, loaded once
+    per process and device."""
+    return _load(checkpoint, str(device or torch.device("cpu")))
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model(checkpoint: str, device: str) -> EmbeddingNet:
-    payload = load_checkpoint(Path(checkpoint))
-    model = build_model(payload["model_args"], payload["state_dict"])
-    return model.to(torch.device(device)).to(memory_format=torch.channels_last)
+def _load(checkpoint: str, device: str) -> Embedder:
+    return from_checkpoint(load_checkpoint(Path(checkpoint))).to(torch.device(device))
 
 
 def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n: int) -> int:
@@ -106,8 +96,8 @@ def new_tb_dir(settings: Settings) -> Path:
     return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
 
 
-@task(name="train-model", task_run_name="train-{settings.dataset}", timeout_seconds=24 * 3600)
-def train_model(settings: Settings, data: DataInfo) -> ModelRef:
+@task(name="train-model", task_run_name="train-{settings.dataset}")
+def train_model(settings: Settings, data: SourceInfo) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory.
 
     A checkpoint trained with the same architecture, recipe and data is reused unless
@@ -121,7 +111,7 @@ def train_model(settings: Settings, data: DataInfo) -> ModelRef:
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
-    train_split, test_split = load_splits(settings, data.root)
+    train_split, test_split = load_splits(data.location, settings.train_limit, settings.test_limit)
     partial = settings.checkpoint_dir / f"partial-{key}.pt"
     saved = load_partial(partial) if settings.resume and not settings.retrain else None
     resume = (
@@ -174,12 +164,12 @@ def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_d
 
 
 def model_ref(checkpoint: str) -> ModelRef:
-    """A :class:`ModelRef` for an existing checkpoint file."""
+    """A :class:`ModelRef` for any existing checkpoint file."""
     payload = load_checkpoint(Path(checkpoint))
     return ModelRef(
         checkpoint=checkpoint,
         model_version=payload["model_version"],
-        embedding_dim=int(payload["model_args"]["embedding_dim"]),
+        embedding_dim=embedding_dim(payload),
         train_seconds=float(payload.get("train_seconds", 0.0)),
         device="cpu",
         tensorboard_dir=str(payload.get("tensorboard_dir", "")),

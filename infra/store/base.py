@@ -6,9 +6,11 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
+
+from infra.errors import UserError
 
 # Fixed namespace so ids are the same on every machine and every run.
 _NAMESPACE = uuid.UUID("6f1d2c1e-7a53-5b0e-9b7e-4c1a8d3f0e21")
@@ -31,7 +33,7 @@ def point_id(dataset: str, split: str, index: int | str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """A request the store cannot serve: unknown collection, wrong dimension, bad arguments."""
 
 
@@ -94,6 +96,9 @@ class IndexParams:
     payload_m: int = 16
     full_scan_threshold_kb: int = 1000
     hnsw_ef: int | None = 128  # search-time beam; None: Qdrant's default
+    # Segments smaller than this (KB of vectors) get no HNSW graph at all and are always scanned;
+    # None keeps Qdrant's default (megabytes). Tests lower it to walk a graph over a few points.
+    indexing_threshold_kb: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,29 @@ class CollectionSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+class Closing:
+    """``with store:`` closes the store on the way out, errors included."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class VectorStore(Protocol):
-    """What model code and flows may ask of a vector store. Cosine distance throughout."""
+    """What model code and flows may ask of a vector store. Cosine distance throughout.
+
+    A store is a context manager: ``with open_store(settings) as store:``."""
 
     backend: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
     def ensure_collection(self, spec: CollectionSpec) -> None:
         """Create the collection if missing; fail clearly if it exists with another dimension."""

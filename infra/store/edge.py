@@ -13,6 +13,7 @@ import qdrant_edge as qe
 
 from infra.files import write_json_atomically
 from infra.store.base import (
+    Closing,
     CollectionSpec,
     Condition,
     Hit,
@@ -29,7 +30,7 @@ _META = "collection.json"
 _ALIASES = "aliases.json"
 
 
-class EdgeStore:
+class EdgeStore(Closing):
     """Collections are folders ``<root>/<name>/`` holding the shard and a small metadata file."""
 
     backend = "embedded"
@@ -159,6 +160,11 @@ class EdgeStore:
             hnsw_config=hnsw,
             payload_memory=qe.Memory.Cached,
             max_search_threads=1,
+            optimizers=(
+                None
+                if self.index.indexing_threshold_kb is None
+                else qe.EdgeOptimizersConfig(indexing_threshold=self.index.indexing_threshold_kb)
+            ),
         )
         shard = qe.EdgeShard.create(str(folder / "shard"), config)
         for key in spec.keyword_fields:

@@ -14,6 +14,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from infra.store.base import (
+    Closing,
     CollectionSpec,
     Condition,
     Hit,
@@ -51,7 +52,7 @@ def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
     return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
 
-class ServerStore:
+class ServerStore(Closing):
     """The same contract as the embedded store, over qdrant-client."""
 
     backend = "server"
@@ -186,6 +187,11 @@ class ServerStore:
                     ef_construct=c.index.ef_construct,
                     payload_m=c.index.payload_m,
                     full_scan_threshold=c.index.full_scan_threshold_kb,
+                ),
+                optimizers_config=(
+                    None
+                    if c.index.indexing_threshold_kb is None
+                    else qm.OptimizersConfigDiff(indexing_threshold=c.index.indexing_threshold_kb)
                 ),
                 quantization_config=quantization,
                 shard_number=c.shard_number,

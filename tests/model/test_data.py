@@ -99,3 +99,11 @@ def test_processes_extracting_at_once_never_read_a_half_written_file(
     assert roots == [tmp_path / "data"] * 4
     raw = tmp_path / "data" / "FashionMNIST" / "raw"
     assert sorted(p.name for p in raw.iterdir()) == sorted(RAW_MD5)
+
+
+def test_label_names_are_torchvisions() -> None:
+    from torchvision.datasets import FashionMNIST
+
+    from model.labels import LABEL_NAMES
+
+    assert list(LABEL_NAMES) == FashionMNIST.classes

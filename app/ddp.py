@@ -1,7 +1,7 @@
 """Multi-process training with torch DistributedDataParallel, launched by torchrun.
 
-    torchrun --standalone --nproc_per_node 2 -m flows.ddp [settings flags]        # CPUs: gloo
-    torchrun --standalone --nproc_per_node 8 -m flows.ddp --recipe long           # GPUs: NCCL
+    torchrun --standalone --nproc_per_node 2 -m app.ddp [settings flags]        # CPUs: gloo
+    torchrun --standalone --nproc_per_node 8 -m app.ddp --recipe long           # GPUs: NCCL
 
 Every process trains on its share of each batch; rank 0 writes the checkpoint and prints its
 path. Index it with `lookalike index build --checkpoint PATH`. This is a composition root like
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 import torch.distributed as dist
 
-from flows.cli import build_parser, settings_from
+from app.cli import build_parser, settings_from
 from model.data import fingerprint, load_split, resolve_root
 from model.train import train
 from tasks.training import net_config, new_tb_dir, save_trained, train_config

@@ -17,17 +17,18 @@ from typing import Any
 
 import torch.utils.data
 
+from catalogs.base import Problem, Scalar, typed
+from catalogs.seasons import parse_season, season_of
+from infra.errors import UserError
 from model.images import ImageError, check_catalog_image, decode_rgb, open_image
-from model.seasons import parse_season, season_of
 
-Scalar = str | int | float | bool
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 # Payload fields Lookalike writes itself; a manifest column of the same name would shadow them.
 RESERVED = frozenset({"split", "model_version", "label_name", "index", "sha1", "path"})
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """The catalog as a whole cannot be read (no such folder, no images, a bad manifest)."""
 
 
@@ -38,28 +39,6 @@ class CatalogItem:
     label: str | None = None
     attrs: dict[str, Scalar] = field(default_factory=dict)
     sha1: str = ""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An item left out of the index, and why."""
-
-    item_id: str
-    path: str
-    reason: str
-
-
-def typed(value: str) -> Scalar:
-    """A CSV cell as the type it spells: int, float, bool, else the string itself."""
-    text = value.strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def enrich(attrs: dict[str, Any]) -> dict[str, Scalar]:

@@ -1,7 +1,8 @@
 """The query service: a composition root that answers consumers from the served index.
 
-Queries by item or by examples need only the store; a query by image also needs the model that
-built the collection, found through the collection's recorded model version.
+Queries by item or by examples need only the store, so they import neither torch nor Prefect;
+a query by image also needs the model that built the collection, found through the
+collection's recorded model version, and loads torch then.
 """
 
 from __future__ import annotations
@@ -9,19 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-from infra.checkpoints import CheckpointError, load_checkpoint
 from infra.query import QueryOptions, Strategy, recommend, similar_to_item, similar_to_vector
 from infra.settings import Settings
 from infra.store import Hit, VectorStore, open_store
-from model.backbones import CatalogNet, rebuild
-from model.embed import embed_all
-from model.images import decode, decode_rgb, open_image
-from model.net import EmbeddingNet, build_model
+
+if TYPE_CHECKING:
+    from model.backbones import Embedder
 
 
 class QueryService:
@@ -31,7 +29,13 @@ class QueryService:
         self.settings = settings
         self.name = name or settings.served_alias
         self.store: VectorStore = open_store(settings)
-        self._models: dict[str, EmbeddingNet | CatalogNet] = {}
+        self._models: dict[str, Embedder] = {}
+
+    def labels(self) -> list[str]:
+        """The label names of the served collection (Fashion-MNIST's for older collections)."""
+        from model.labels import LABEL_NAMES
+
+        return list(self.store.metadata(self.name).get("labels") or LABEL_NAMES)
 
     def similar_item(self, item_id: str, opts: QueryOptions | None = None) -> list[Hit]:
         return similar_to_item(self.store, self.name, item_id, opts)
@@ -51,28 +55,38 @@ class QueryService:
         return similar_to_vector(self.store, self.name, vector, opts or QueryOptions())
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
-        """Preprocessed as the collection's own items were: a Fashion-MNIST item, or a product
-        photo at the catalog backbone's size."""
-        model = self._model()
-        if isinstance(model, CatalogNet):
-            pixels = decode_rgb(open_image(image), model.image_size, model.channels)
-            with torch.inference_mode():
-                return model(pixels[None]).numpy()[0]
-        return embed_all(model, decode(image)[None])[0]
+        """Preprocessed as the collection's own items were: a Fashion-MNIST item (grey, on
+        black), or a product photo at the backbone's size (letterboxed on white)."""
+        import torch
 
-    def _model(self) -> EmbeddingNet | CatalogNet:
+        from model.images import decode, decode_rgb, open_image
+
+        model = self._model()
+        if model.name == "fmnist-cnn" and self._kind() in ("fashion-mnist", None):
+            pixels = decode(image)[None]
+        else:
+            pixels = decode_rgb(open_image(image), model.image_size, model.channels)
+        with torch.inference_mode():
+            return model(pixels[None]).numpy()[0]
+
+    def _kind(self) -> str | None:
+        kind = self.store.metadata(self.name).get("kind")
+        return None if kind is None else str(kind)
+
+    def _model(self) -> Embedder:
+        from model.backbones import from_checkpoint
+
         meta = self.store.metadata(self.name)
         version = str(meta.get("model_version", ""))
         if version not in self._models:
-            payload = self._checkpoint(version, meta.get("checkpoint"))
-            if payload.get("kind") == "catalog":
-                self._models[version] = rebuild(payload["model_args"], payload["state_dict"])
-            else:
-                model = build_model(payload["model_args"], payload["state_dict"])
-                self._models[version] = model.to(memory_format=torch.channels_last)
+            self._models[version] = from_checkpoint(
+                self._checkpoint(version, meta.get("checkpoint"))
+            )
         return self._models[version]
 
     def _checkpoint(self, version: str, recorded: object) -> dict[str, Any]:
+        from infra.checkpoints import CheckpointError, load_checkpoint
+
         candidates = [Path(str(recorded))] if recorded else []
         candidates.append(self.settings.checkpoint_dir / f"{version}.pt")
         for path in candidates:

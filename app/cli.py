@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import tasks  # noqa: F401  - Prefect defaults first
+from infra.errors import UserError
 from infra.settings import Settings
 
 # flag -> (Settings field, type, help)
@@ -158,8 +159,35 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def configure_logging(level: str) -> None:
     """Our loggers at ``level``; everything else (httpx, Prefect's client) only warns."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("lookalike", "flows", "tasks", "model", "infra"):
+    for name in ("lookalike", "app", "catalogs", "flows", "tasks", "model", "infra"):
         logging.getLogger(name).setLevel(level)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(_hide_user_errors)
+
+
+def _hide_user_errors(record: logging.LogRecord) -> bool:
+    """Prefect logs a failed run's exception with its traceback, once per task and flow; for a
+    user's mistake the command prints one line instead (a bug keeps its traceback)."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, UserError):
+        return False
+    text = record.getMessage()
+    return not (record.levelno >= logging.ERROR and any(n in text for n in _user_error_names()))
+
+
+def _user_error_names() -> set[str]:
+    names, todo = set(), [UserError]
+    while todo:
+        cls = todo.pop()
+        names.add(f"{cls.__name__}:")
+        todo += cls.__subclasses__()
+    return names
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"]) or "settings"
+    return f"invalid setting {where}: {err['msg']} (got {err.get('input')!r})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,15 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_from(args)
     except ValidationError as exc:
-        print(f"lookalike: invalid setting: {exc}", file=sys.stderr)
+        print(f"lookalike: {_first_error(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    # Imported here so that `--help` and flag errors answer without loading torch and Prefect.
-    from flows.commands import KNOWN_ERRORS, run_command
+    # Imported here so that `--help` and flag errors answer at once, and so that commands that
+    # only read the store never load torch or Prefect.
+    from app.read_commands import is_read_command, run_read_command
 
     try:
-        run_command(args, settings)
-    except KNOWN_ERRORS as exc:
+        if is_read_command(args):
+            run_read_command(args, settings)
+        else:
+            from app.commands import run_command
+
+            run_command(args, settings)
+    except UserError as exc:
         print(f"lookalike: {exc}", file=sys.stderr)
         return 1
     return 0

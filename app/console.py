@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from flows.pipeline import RunSummary
 from infra.indexes import IndexInfo
 from infra.store import Hit
-from tasks.catalog_report import CatalogSummary
+
+if TYPE_CHECKING:
+    from infra.reports import RunSummary
 
 
 def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:
@@ -28,34 +30,19 @@ def print_metrics(metrics: dict[str, float]) -> None:
 
 def print_summary(s: RunSummary) -> None:
     print()
-    print(f"Lookalike run: model {s.model.model_version} ({s.model.device})")
-    print(f"  data: {s.data.train_size} train + {s.data.test_size} test, {s.data.fingerprint}")
-    print(f"  checkpoint: {s.model.checkpoint}")
-    print(f"  index: {s.collection}, {s.points} points")
+    print(f"Lookalike run: {s.source.description}, model {s.model.model_version}")
+    print(f"  items: {s.source.count} indexed, {len(s.source.problems)} left out")
+    for p in s.source.problems:
+        print(f"    left out {p.item_id or '?'} ({p.path}): {p.reason}")
+    made = "reused" if s.model.cached else f"made on {s.model.device}"
+    print(f"  model: {s.model.model_version} ({made}), checkpoint {s.model.checkpoint}")
+    print(f"  index: {s.collection}, {s.points} points, {s.embedded} embedded by this run")
     verdict = "promoted" if s.decision.promoted else "NOT promoted"
     print(f"  alias {s.alias}: {verdict} ({s.decision.reason})")
     print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
     print(f"  total: {sum(s.seconds.values()):.1f}s")
-    print("retrieval (test queries against train items, k=10):")
-    print_metrics(s.metrics)
-    for ex in s.examples:
-        print(f"more like {ex.item_id} ({ex.label_name}):")
-        print_hits(ex.hits, indent="    ")
-
-
-def print_catalog_summary(s: CatalogSummary) -> None:
-    print()
-    print(f"Lookalike catalog run: {s.info.source}")
-    print(f"  items: {s.info.count} indexed, {len(s.info.problems)} left out")
-    for p in s.info.problems:
-        print(f"    left out {p.item_id or '?'} ({p.path}): {p.reason}")
-    print(f"  model: {s.model.model_version} ({'reused' if s.model.cached else 'built'})")
-    print(f"  index: {s.collection}, {s.points} points")
-    verdict = "promoted" if s.decision.promoted else "NOT promoted"
-    print(f"  alias {s.alias}: {verdict} ({s.decision.reason})")
-    print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
     if s.metrics:
-        print("retrieval (each labelled item against the others, k=10):")
+        print("retrieval (k=10, exact search):")
         print_metrics(s.metrics)
     for item_id, hits in s.examples:
         print(f"more like {item_id}:")

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.data import LABEL_NAMES, Split
+from model.data import Split
+from model.labels import LABEL_NAMES
 
 COLOURS = {
     "black": (30, 30, 30),

@@ -1,0 +1,93 @@
+"""The commands that run flows (and so load torch and Prefect), once flags are Settings."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from app.console import print_metrics, print_summary, print_table
+from catalogs.fashion_mnist import load_splits
+from catalogs.sample import write_sample_catalog
+from flows.evaluate import embedding_table_flow, evaluate_flow
+from flows.index import index_flow
+from flows.pipeline import pipeline
+from flows.train import train_flow
+from infra.indexes import find_version
+from infra.settings import Settings
+from infra.store import open_store
+from model.data import resolve_root
+from tasks.serving import promote_index
+from tasks.sources import scan_source
+from tasks.training import model_ref
+
+
+def _index_build(args: argparse.Namespace, settings: Settings) -> None:
+    source = scan_source(settings)
+    model = model_ref(args.checkpoint)
+    indexed = index_flow(settings, model, source)
+    print(f"{indexed.points} points in {indexed.collection!r} ({indexed.embedded} embedded)")
+    metrics = evaluate_flow(settings, model, indexed.collection, source)
+    print_metrics(metrics)
+    decision = promote_index(settings, indexed.collection, gated=bool(metrics))
+    print(f"alias {settings.served_alias}: promoted={decision.promoted} ({decision.reason})")
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
+    with open_store(settings) as store:
+        name = (
+            find_version(store, settings.dataset, args.version)
+            if args.version
+            else settings.served_alias
+        )
+        collection = store.resolve(name)
+        checkpoint = str(store.metadata(collection).get("checkpoint", ""))
+    source = scan_source(settings)
+    print_metrics(evaluate_flow(settings, model_ref(checkpoint), collection, source))
+    if args.table and source.kind == "fashion-mnist":
+        print_table(embedding_table_flow(settings, collection, source))
+
+
+def tensorboard(settings: Settings, port: int, print_only: bool) -> None:
+    logdir = settings.runs_dir / "tensorboard"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    print(" ".join(cmd))
+    if not print_only:
+        print(f"TensorBoard at http://127.0.0.1:{port} (Ctrl-C stops it)")
+        subprocess.run(cmd, check=False)
+
+
+def _sample_catalog(args: argparse.Namespace, settings: Settings) -> None:
+    root = resolve_root(
+        settings.data_root, settings.data_dir, settings.debian_data_dir, download=settings.download
+    )
+    _, test = load_splits(str(root), None, None)
+    out = Path(args.directory).expanduser().resolve()
+    sample = write_sample_catalog(test, out, args.n, args.size, broken=args.broken)
+    print(f"{len(sample.good)} items and {len(sample.bad)} bad files written to {out}")
+    print(f"index it with: lookalike run --catalog {out}")
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> None:
+    if args.command == "run":
+        print_summary(pipeline(settings))
+    elif args.command == "sample-catalog":
+        _sample_catalog(args, settings)
+    elif args.command == "train":
+        ref = train_flow(settings)
+        print(f"model {ref.model_version} written to {ref.checkpoint}")
+    elif args.command == "index":
+        _index_build(args, settings)
+    elif args.command == "evaluate":
+        _evaluate(args, settings)
+    elif args.command == "tensorboard":
+        tensorboard(settings, args.port, args.print_only)
+    elif args.command == "serve":
+        from prefect import serve
+
+        from app.cli import overrides_from
+        from flows.deployments import build_deployments
+
+        serve(*build_deployments(settings, overrides_from(args)))

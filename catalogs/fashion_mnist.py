@@ -1,0 +1,71 @@
+"""Fashion-MNIST as a source: 60,000 train and 10,000 test items held in torchvision's idx files.
+
+Each item's payload keeps the fields Lookalike has always written (``item_id`` ``train-7``,
+``index``, ``label``, ``label_name``, ``split``), so collections built before stay up to date.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from catalogs.base import Item
+from model.data import Split, load_split
+from model.labels import LABEL_NAMES
+from model.metrics import brute_force_search, l2_normalise, retrieval_metrics
+
+SPLITS = ("train", "test")
+
+
+@functools.lru_cache(maxsize=4)
+def split_of(root: str, name: str) -> Split:
+    """One whole split, parsed once per process; the tensors are never changed in place."""
+    return load_split(Path(root), name)
+
+
+def load_splits(root: str, train_limit: int | None, test_limit: int | None) -> tuple[Split, Split]:
+    """Both splits, cut to the configured limits."""
+    return split_of(root, "train").head(train_limit), split_of(root, "test").head(test_limit)
+
+
+def items_of(*splits: Split) -> list[Item]:
+    return [
+        Item(f"{s.name}-{i}", s.name, str(i), LABEL_NAMES[label], {"index": i})
+        for s in splits
+        for i, label in enumerate(s.labels.tolist())
+    ]
+
+
+class SplitImages(Dataset[tuple[torch.Tensor, int]]):
+    """Items as ``(uint8 [1, 28, 28], label number)``, read from the split tensors."""
+
+    def __init__(self, root: str, items: list[Item]) -> None:
+        self.splits = {name: split_of(root, name) for name in {i.split for i in items}}
+        self.refs = [(i.split, int(i.key)) for i in items]
+        self.labels = [LABEL_NAMES.index(i.label) if i.label else -1 for i in items]
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        split, index = self.refs[i]
+        return self.splits[split].images[index][None], self.labels[i]
+
+
+def pixel_baseline(train: Split, test: Split, k: int = 10) -> dict[str, float]:
+    """The evaluation's metrics for raw pixels (784-d, L2-normalised), searched exactly."""
+    index = l2_normalise(train.images.reshape(len(train), -1).float().numpy())
+    queries = l2_normalise(test.images.reshape(len(test), -1).float().numpy())
+    neighbours = brute_force_search(index)(queries, k)
+    return retrieval_metrics(test.labels.numpy(), train.labels.numpy()[neighbours])
+
+
+def thumbnail(root: str, item: Item, scale: int = 3) -> np.ndarray:
+    """uint8 [28 * scale, 28 * scale, 3], enlarged by nearest neighbour (not blurred)."""
+    gray = split_of(root, item.split).images[int(item.key)].numpy()
+    big = gray.repeat(scale, axis=0).repeat(scale, axis=1)
+    return np.repeat(big[..., None], 3, axis=2)

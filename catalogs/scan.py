@@ -1,0 +1,107 @@
+"""Scanning a source: read and check it once, write its items to a file, read them back."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from catalogs import fashion_mnist
+from catalogs.base import Item, SourceInfo
+from catalogs.files import CatalogImages, CatalogItem, check_items, read_catalog
+from catalogs.files import fingerprint as files_fingerprint
+from catalogs.files import label_names as files_labels
+from infra.files import write_json_atomically, write_json_lines_atomically
+from model.data import fingerprint as fmnist_fingerprint
+from model.images import decode_rgb
+from model.labels import LABEL_NAMES
+
+ITEMS_FILE = "items.jsonl"
+
+
+def scan_fashion_mnist(
+    root: Path, train_limit: int | None, test_limit: int | None, out_dir: Path
+) -> SourceInfo:
+    """Fashion-MNIST's train and test splits (cut to the limits) as one list of items."""
+    train, test = fashion_mnist.load_splits(str(root), train_limit, test_limit)
+    items = fashion_mnist.items_of(train, test)
+    info = SourceInfo(
+        kind="fashion-mnist",
+        location=str(root),
+        root=str(root),
+        items_file=str(out_dir / ITEMS_FILE),
+        count=len(items),
+        labels=list(LABEL_NAMES),
+        fingerprint=fmnist_fingerprint(train, test),
+    )
+    return _write(info, items)
+
+
+def scan_files(catalog: Path, out_dir: Path) -> SourceInfo:
+    """A folder per class or a manifest: every image checked once (an unchanged file's verdict
+    is remembered by path, size and time), the bad ones reported with their reason."""
+    found, problems = read_catalog(catalog)
+    cache_file = out_dir / "checks.json"
+    cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
+    good, bad = check_items(found, cache)
+    write_json_atomically(cache_file, cache)
+    root = catalog if catalog.is_dir() else catalog.parent
+    items = [
+        Item(
+            c.item_id, "catalog", c.item_id, c.label, c.attrs, os.path.relpath(c.path, root), c.sha1
+        )
+        for c in good
+    ]
+    info = SourceInfo(
+        kind="files",
+        location=str(catalog),
+        root=str(root),
+        items_file=str(out_dir / ITEMS_FILE),
+        count=len(items),
+        labels=files_labels(good),
+        fingerprint=files_fingerprint(good),
+        problems=problems + bad,
+    )
+    return _write(info, items)
+
+
+def _write(info: SourceInfo, items: list[Item]) -> SourceInfo:
+    write_json_lines_atomically(Path(info.items_file), [asdict(i) for i in items])
+    return info
+
+
+def load_items(info: SourceInfo) -> list[Item]:
+    """The scanned items, in scan order (read once per process and scan)."""
+    return _items(info.items_file, info.fingerprint, info.count)
+
+
+@functools.lru_cache(maxsize=4)
+def _items(items_file: str, fingerprint: str, count: int) -> list[Item]:
+    with open(items_file, encoding="utf-8") as f:
+        items = [Item(**json.loads(line)) for line in f]
+    if len(items) != count:
+        raise RuntimeError(f"{items_file} holds {len(items)} items, the scan found {count}")
+    return items
+
+
+def images(
+    info: SourceInfo, items: list[Item], size: int, channels: int
+) -> fashion_mnist.SplitImages | CatalogImages:
+    """The items' pixels as the model wants them: uint8 [C, S, S] and a label number."""
+    if info.kind == "fashion-mnist":
+        return fashion_mnist.SplitImages(info.root, items)
+    root = Path(info.root)
+    return CatalogImages(
+        [CatalogItem(i.item_id, root / i.path, i.label) for i in items], size, channels, info.labels
+    )
+
+
+def thumbnail(info: SourceInfo, item: Item, size: int = 84) -> np.ndarray:
+    """uint8 [size, size, 3] for example grids and galleries."""
+    if info.kind == "fashion-mnist":
+        return fashion_mnist.thumbnail(info.root, item, size // 28)
+    return decode_rgb(Path(info.root) / item.path, size).permute(1, 2, 0).numpy()

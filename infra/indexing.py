@@ -1,0 +1,147 @@
+"""Bring a model's collection in line with a source, whatever the source.
+
+Only items that are missing or whose payload changed (a new file, new attributes) are embedded;
+points of items gone from the source are deleted; point ids derive from the dataset, the split
+and the item's key, so a re-run after a crash overwrites and never duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalogs.base import Item, SourceInfo, payload
+from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Plan:
+    shards: list[list[int]]  # positions (in scan order) to embed, one list per embedding task
+    removed: int
+
+    @property
+    def to_embed(self) -> int:
+        return sum(map(len, self.shards))
+
+
+def collection_spec(
+    name: str, dim: int, items: Sequence[Item], metadata: dict[str, Any]
+) -> CollectionSpec:
+    """Payload indexes for ids, split and label, and every attribute that is all text or all
+    integers (so any of them filters cheaply)."""
+    kinds: dict[str, set[type]] = {}
+    for item in items:
+        for key, value in item.attrs.items():
+            kinds.setdefault(key, set()).add(type(value))
+    keyword = [k for k, t in sorted(kinds.items()) if t == {str}]
+    integer = [k for k, t in sorted(kinds.items()) if t == {int}]
+    return CollectionSpec(
+        name,
+        dim,
+        keyword_fields=("split", "label_name", "item_id", *keyword),
+        integer_fields=("label", *integer),
+        metadata=metadata,
+    )
+
+
+def point_ids(dataset: str, items: Sequence[Item]) -> list[str]:
+    return [point_id(dataset, i.split, i.key) for i in items]
+
+
+def expected_payloads(
+    info: SourceInfo, items: Sequence[Item], model_version: str
+) -> list[dict[str, Any]]:
+    numbers = {name: n for n, name in enumerate(info.labels)}
+    return [payload(i, numbers, model_version) for i in items]
+
+
+def stale(
+    store: VectorStore, collection: str, ids: list[str], expected: list[dict[str, Any]]
+) -> list[int]:
+    """Positions whose point is missing or whose stored payload differs from ``expected``."""
+    out: list[int] = []
+    for start in range(0, len(ids), CHUNK):
+        present = store.payloads(collection, ids[start : start + CHUNK])
+        for i, pid in enumerate(ids[start : start + CHUNK], start=start):
+            if present.get(pid) != expected[i]:
+                out.append(i)
+    return out
+
+
+def remove_gone(store: VectorStore, collection: str, ids: list[str]) -> int:
+    """Delete the points of items no longer in the source; return how many."""
+    held = store.find_ids(collection, [], limit=store.count(collection) + 1)
+    gone = sorted(set(held) - set(ids))
+    if gone:
+        store.delete(collection, gone)
+    return len(gone)
+
+
+def plan(
+    store: VectorStore,
+    collection: str,
+    dataset: str,
+    info: SourceInfo,
+    items: Sequence[Item],
+    model_version: str,
+    shard_size: int,
+) -> Plan:
+    """Delete what left the source; return what must be embedded, in shards."""
+    ids = point_ids(dataset, items)
+    removed = remove_gone(store, collection, ids)
+    todo = stale(store, collection, ids, expected_payloads(info, items, model_version))
+    return Plan([todo[i : i + shard_size] for i in range(0, len(todo), shard_size)], removed)
+
+
+def write_shard(path: Path, positions: Sequence[int], vectors: np.ndarray) -> str:
+    """Vectors travel between tasks as files, so other processes or hosts can embed them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, positions=np.asarray(positions), vectors=vectors)
+    return str(path)
+
+
+def upsert_shard(
+    store: VectorStore,
+    collection: str,
+    dataset: str,
+    info: SourceInfo,
+    items: Sequence[Item],
+    model_version: str,
+    path: str,
+    batch_size: int,
+) -> int:
+    """Upsert one shard file batch by batch, then delete the file; return the points written."""
+    shard = np.load(path)
+    positions, vectors = shard["positions"], shard["vectors"]
+    for s in range(0, len(positions), batch_size):
+        part = [items[int(p)] for p in positions[s : s + batch_size]]
+        store.upsert(
+            collection,
+            PointBatch(
+                ids=point_ids(dataset, part),
+                vectors=vectors[s : s + len(part)],
+                payloads=expected_payloads(info, part, model_version),
+            ),
+        )
+    Path(path).unlink(missing_ok=True)
+    return len(positions)
+
+
+def finalize(store: VectorStore, collection: str, expected: int, upsert_seconds: float) -> int:
+    """Flush and build the index, check the count, mark the collection complete."""
+    start = time.perf_counter()
+    store.finalize(collection)
+    build = time.perf_counter() - start
+    points = store.count(collection)
+    if points != expected:
+        raise RuntimeError(f"{collection!r} holds {points} points, expected {expected}")
+    timings = {"embed_upsert_seconds": upsert_seconds, "build_seconds": build}
+    store.set_metadata(collection, {"complete": True, "points": points, **timings})
+    return points

@@ -1,0 +1,93 @@
+"""What a run did, for people: a summary, a Markdown report and a grid of example answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from catalogs.base import Item, SourceInfo
+from catalogs.scan import thumbnail
+from infra.checkpoints import ModelRef
+from infra.indexes import Decision
+from infra.store.base import Hit
+
+THUMB = 84
+GAP = 8
+
+Examples = list[tuple[str, list[Hit]]]
+
+
+@dataclass
+class RunSummary:
+    source: SourceInfo
+    model: ModelRef
+    collection: str
+    points: int
+    embedded: int
+    metrics: dict[str, float]
+    decision: Decision
+    alias: str
+    examples: Examples
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def example_grid(source: SourceInfo, items: Sequence[Item], examples: Examples) -> Image.Image:
+    """One row per example: the query item, a gap, then its hits."""
+    by_id = {i.item_id: i for i in items}
+    cols = 1 + max((len(h) for _, h in examples), default=0)
+    grid = np.full((THUMB * len(examples), THUMB * cols + GAP, 3), 255, dtype=np.uint8)
+    for r, (item_id, hits) in enumerate(examples):
+        row = [item_id, *(str(h.payload["item_id"]) for h in hits)]
+        for c, iid in enumerate(row):
+            x = THUMB * c + (GAP if c else 0)
+            grid[r * THUMB : (r + 1) * THUMB, x : x + THUMB] = thumbnail(source, by_id[iid], THUMB)
+    return Image.fromarray(grid)
+
+
+def _rows(pairs: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"| {a} | {b} |" for a, b in pairs)
+
+
+def markdown(s: RunSummary, config: dict[str, Any], png: str, png_b64: str) -> str:
+    """The run report: inputs, verdict, stage times, metrics, what was left out, examples."""
+    verdict = "promoted" if s.decision.promoted else "**not promoted**"
+    problems = "\n".join(f"| `{p.item_id}` | `{p.path}` | {p.reason} |" for p in s.source.problems)
+    metrics = _rows([(k, f"{v:.4f}") for k, v in s.metrics.items()]) or "| (no labels) | |"
+    return f"""# Lookalike run: {s.source.description}, model `{s.model.model_version}`
+
+- source: {s.source.count} items, **{len(s.source.problems)} left out** (listed below);
+  labels: {", ".join(s.source.labels) or "none"}; fingerprint `{s.source.fingerprint}`
+- checkpoint: `{s.model.checkpoint}` ({"reused" if s.model.cached else "made by this run"})
+- collection: `{s.collection}`, {s.points} points, {s.embedded} embedded by this run
+- alias `{s.alias}`: {verdict} ({s.decision.reason}); before: `{s.decision.previous}`
+
+| stage | seconds |
+| --- | --- |
+{_rows([(k, f"{v:.1f}") for k, v in s.seconds.items()])}
+
+| metric | value |
+| --- | --- |
+{metrics}
+
+## Left out
+
+| item id | file | reason |
+| --- | --- | --- |
+{problems or "| | | nothing |"}
+
+## Example queries (query, then its nearest items)
+
+![examples](data:image/png;base64,{png_b64})
+
+Saved as `{png}`.
+
+## Config
+
+| setting | value |
+| --- | --- |
+{_rows([(f"`{k}`", f"`{v}`") for k, v in config.items()])}
+"""

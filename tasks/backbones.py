@@ -1,0 +1,122 @@
+"""Backbone task: the model that embeds a catalog of product photos (a backbone off the shelf,
+or fine-tuned on the catalog labels)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+
+from catalogs.base import SourceInfo
+from catalogs.scan import images, load_items
+from infra.checkpoints import (
+    ModelRef,
+    find_cached,
+    model_version,
+    register_cached,
+    save_checkpoint,
+)
+from infra.settings import Settings
+from infra.tensorboard import TensorBoardSink
+from model.backbones import BackboneError, Embedder, create_backbone
+from model.finetune import FineTuneConfig, finetune
+from model.train import pick_device
+from tasks.logs import task_logger
+from tasks.training import load_embedder, new_tb_dir, public_config
+
+
+def _weights_id(weights: str) -> str:
+    if weights in ("imagenet", "none"):
+        return weights
+    if not Path(weights).is_file():
+        raise BackboneError(f"no weights file at {weights}: pass imagenet, none, or a file.")
+    stat = Path(weights).stat()
+    return f"{Path(weights).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def finetune_config(settings: Settings) -> FineTuneConfig:
+    return FineTuneConfig(
+        epochs=settings.finetune_epochs,
+        batch_size=settings.finetune_batch_size,
+        lr=settings.finetune_lr,
+        scale=1.0 / settings.temperature,
+        seed=settings.seed,
+    )
+
+
+def model_key(settings: Settings, info: SourceInfo) -> str:
+    """Cache key of a catalog model: backbone, weights, recipe and the catalog's contents."""
+    spec: dict[str, Any] = {
+        "backbone": settings.backbone,
+        "weights": _weights_id(settings.weights),
+        "image_size": settings.image_size,
+        "mode": settings.catalog_mode,
+        "seed": settings.seed,
+    }
+    if settings.catalog_mode == "fine-tuned":
+        spec |= {
+            "head_dim": settings.head_dim,
+            "finetune": finetune_config(settings).to_dict(),
+            "catalog": info.fingerprint,
+        }
+    return "catalog-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _save(settings: Settings, net: Embedder, extra: dict[str, Any]) -> Path:
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    version = model_version(state, net.model_args())
+    path = settings.checkpoint_dir / f"{version}.pt"
+    if path.is_file():
+        return path
+    payload = {"state_dict": state, "model_args": net.model_args(), "kind": "catalog", **extra}
+    return save_checkpoint(settings.checkpoint_dir, payload)
+
+
+def _ref(path: Path, net: Embedder, seconds: float, device: str, tb: str, cached: bool) -> ModelRef:
+    return ModelRef(str(path), path.stem, net.embedding_dim, seconds, device, tb, cached)
+
+
+@task(name="catalog-model", task_run_name="model-{settings.backbone}")
+def catalog_model(settings: Settings, info: SourceInfo) -> ModelRef:
+    """The backbone as configured, fine-tuned when asked; its checkpoint is reused when the
+    backbone, weights, recipe and (for fine-tuning) the catalog are unchanged."""
+    key = model_key(settings, info)
+    cached = None if settings.retrain else find_cached(settings.checkpoint_dir, key)
+    if cached is not None:
+        net = load_embedder(str(cached))
+        return _ref(cached, net, 0.0, "cpu", "", cached=True)
+    fine = settings.catalog_mode == "fine-tuned"
+    net = create_backbone(
+        settings.backbone,
+        settings.weights,
+        settings.image_size,
+        settings.head_dim if fine else None,
+        settings.seed,
+    )
+    device = pick_device(settings.device)
+    extra: dict[str, Any] = {"weights": settings.weights, "mode": settings.catalog_mode}
+    seconds, tb = 0.0, ""
+    if fine:
+        tb_dir = new_tb_dir(settings)
+        data = images(info, load_items(info), net.image_size, net.channels)
+        with TensorBoardSink(tb_dir) as sink:
+            result = finetune(
+                net.to(device), data, len(info.labels), finetune_config(settings), sink
+            )
+        seconds, tb = result.seconds, str(tb_dir)
+        extra |= {
+            "history": result.history,
+            "train_seconds": seconds,
+            "catalog_fingerprint": info.fingerprint,
+            "labels": info.labels,
+            "config": public_config(settings),
+        }
+    path = _save(settings, net.cpu(), extra)
+    register_cached(settings.checkpoint_dir, key, path)
+    task_logger(__name__).info(
+        "catalog model %s (%s, %s)", path.stem, settings.backbone, settings.catalog_mode
+    )
+    return _ref(path, net, seconds, str(device), tb, cached=False)
