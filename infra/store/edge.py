@@ -24,10 +24,27 @@ from infra.store.base import (
     check_k,
     unknown_collection,
 )
-from infra.store.filters import edge_filter
+from infra.store.filters import Part, build
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
+
+
+def _edge_match(values: tuple[Any, ...]) -> Any:
+    return qe.MatchValue(values[0]) if len(values) == 1 else qe.MatchAny(list(values))
+
+
+def _edge_part(p: Part) -> Any:
+    if p.key is None:
+        return qe.HasIdCondition(set(p.values))
+    if p.range is not None:
+        gte, gt, lte, lt = p.range
+        return qe.FieldCondition(key=p.key, range=qe.RangeFloat(gte=gte, gt=gt, lte=lte, lt=lt))
+    return qe.FieldCondition(key=p.key, match=_edge_match(p.values))
+
+
+def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
+    return build(where, exclude_ids, _edge_part, lambda m, n: qe.Filter(must=m, must_not=n))
 
 
 class EdgeStore(Closing):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.settings import Settings
 from infra.store.base import IndexParams, VectorStore
 from infra.store.edge import EdgeStore
-from infra.store.server import ServerConfig, ServerStore
+
+if TYPE_CHECKING:
+    from infra.store.server import ServerConfig, ServerStore
 
 _memory: ServerStore | None = None
 _held: dict[Path, EdgeStore] = {}
@@ -26,6 +29,8 @@ def index_params(settings: Settings) -> IndexParams:
 
 
 def server_config(settings: Settings) -> ServerConfig:
+    from infra.store.server import ServerConfig
+
     if settings.qdrant_url is None:
         raise ValueError("no Qdrant server configured (LOOKALIKE_QDRANT_URL is unset)")
     key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -52,6 +57,8 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url is None:
         held = _held.get(settings.store_path)
         return held or EdgeStore(settings.store_path, index_params(settings))
+    from infra.store.server import ServerStore  # qdrant-client costs ~1.4 s to import
+
     if settings.qdrant_url == ":memory:":
         if _memory is None:
             _memory = ServerStore(server_config(settings), keep_open=True)

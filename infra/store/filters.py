@@ -1,67 +1,58 @@
-"""Our payload conditions in each backend's own filter types."""
+"""Our payload conditions as the parts every Qdrant filter is made of, for either backend.
+
+Each backend turns these parts into its own types (``qdrant_edge`` or ``qdrant_client``
+models) with a small ``make`` of its own, so the rules live once and the embedded store never
+imports qdrant-client.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import qdrant_edge as qe
-from qdrant_client import models as qm
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from infra.store.base import Condition
 
-
-def _edge_condition(c: Condition) -> list[Any]:
-    """One of our conditions as edge ``must`` parts (a ``none_of`` goes in ``must_not``)."""
-    parts: list[Any] = []
-    if c.any_of is not None:
-        parts.append(qe.FieldCondition(key=c.key, match=_edge_match(c.any_of)))
-    if c.is_range:
-        parts.append(
-            qe.FieldCondition(
-                key=c.key, range=qe.RangeFloat(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-            )
-        )
-    return parts
+F = TypeVar("F")
 
 
-def _edge_match(values: Sequence[Any]) -> Any:
-    if len(values) == 1:
-        return qe.MatchValue(values[0])
-    return qe.MatchAny(list(values))
+@dataclass(frozen=True)
+class Part:
+    """One filter condition: a match on ``values`` or a numeric range on ``key``; or, with
+    ``key`` None, a set of point ids."""
+
+    key: str | None
+    values: tuple[Any, ...] = ()
+    range: tuple[float | None, float | None, float | None, float | None] | None = None
 
 
-def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
-    must = [part for c in where for part in _edge_condition(c)]
-    must_not: list[Any] = [
-        qe.FieldCondition(key=c.key, match=_edge_match(c.none_of)) for c in where if c.none_of
-    ]
-    if exclude_ids:
-        must_not.append(qe.HasIdCondition(set(exclude_ids)))
-    if not must and not must_not:
-        return None
-    return qe.Filter(must=must or None, must_not=must_not or None)
-
-
-def _server_match(values: Sequence[Any]) -> qm.Match:
-    if len(values) == 1:
-        return qm.MatchValue(value=values[0])
-    return qm.MatchAny(any=list(values))
-
-
-def server_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qm.Filter | None:
-    must: list[qm.Condition] = []
-    must_not: list[qm.Condition] = []
+def parts(
+    where: Sequence[Condition], exclude_ids: Sequence[str] = ()
+) -> tuple[list[Part], list[Part]]:
+    """``(must, must_not)``: a ``none_of`` and the excluded ids go in ``must_not``."""
+    must: list[Part] = []
+    must_not: list[Part] = []
     for c in where:
         if c.any_of is not None:
-            must.append(qm.FieldCondition(key=c.key, match=_server_match(c.any_of)))
+            must.append(Part(c.key, tuple(c.any_of)))
         if c.none_of:
-            must_not.append(qm.FieldCondition(key=c.key, match=_server_match(c.none_of)))
+            must_not.append(Part(c.key, tuple(c.none_of)))
         if c.is_range:
-            rng = qm.Range(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-            must.append(qm.FieldCondition(key=c.key, range=rng))
+            must.append(Part(c.key, range=(c.gte, c.gt, c.lte, c.lt)))
     if exclude_ids:
-        must_not.append(qm.HasIdCondition(has_id=list(exclude_ids)))
+        must_not.append(Part(None, tuple(exclude_ids)))
+    return must, must_not
+
+
+def build(
+    where: Sequence[Condition],
+    exclude_ids: Sequence[str],
+    make: Callable[[Part], Any],
+    combine: Callable[[list[Any] | None, list[Any] | None], F],
+) -> F | None:
+    """A backend's filter: ``make`` turns one part into its condition type, ``combine`` makes
+    the filter of the must and must-not lists; None when there is nothing to filter."""
+    must, must_not = parts(where, exclude_ids)
     if not must and not must_not:
         return None
-    return qm.Filter(must=must or None, must_not=must_not or None)
+    return combine([make(p) for p in must] or None, [make(p) for p in must_not] or None)

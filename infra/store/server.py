@@ -26,10 +26,29 @@ from infra.store.base import (
     check_k,
     unknown_collection,
 )
-from infra.store.filters import server_filter
+from infra.store.filters import Part, build
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def _server_match(values: tuple[Any, ...]) -> qm.Match:
+    if len(values) == 1:
+        return qm.MatchValue(value=values[0])
+    return qm.MatchAny(any=list(values))
+
+
+def _server_part(p: Part) -> qm.Condition:
+    if p.key is None:
+        return qm.HasIdCondition(has_id=list(p.values))
+    if p.range is not None:
+        gte, gt, lte, lt = p.range
+        return qm.FieldCondition(key=p.key, range=qm.Range(gte=gte, gt=gt, lte=lte, lt=lt))
+    return qm.FieldCondition(key=p.key, match=_server_match(p.values))
+
+
+def server_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qm.Filter | None:
+    return build(where, exclude_ids, _server_part, lambda m, n: qm.Filter(must=m, must_not=n))
 
 
 @dataclass(frozen=True)
