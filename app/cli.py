@@ -207,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_read_command(args, settings)
         else:
             from app.commands import run_command
+            from app.prefect_server import tie_temporary_server_to_this_process
 
+            tie_temporary_server_to_this_process()
             run_command(args, settings)
     except UserError as exc:
         print(f"lookalike: {exc}", file=sys.stderr)

@@ -102,7 +102,7 @@ def upsert_shard(
 ) -> int:
     """Upsert one shard file, then delete it; return the points written."""
     with open_store(settings) as store:
-        return indexing.upsert_shard(
+        done = indexing.upsert_shard(
             store,
             collection,
             settings.dataset,
@@ -112,6 +112,8 @@ def upsert_shard(
             path,
             settings.upsert_batch_size,
         )
+    task_logger(__name__).info("upserted %d points into %s", done, collection)
+    return done
 
 
 @task(name="finalize-collection")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,15 +10,37 @@ import pytest
 
 import tasks  # noqa: F401  - Prefect defaults before Prefect loads
 from infra.settings import Settings
+from model.data import DatasetNotFoundError, resolve_root
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    """The Fashion-MNIST files named by LOOKALIKE_DATA_ROOT (CI points it at ../shared/datasets)."""
-    value = os.environ.get("LOOKALIKE_DATA_ROOT")
-    if not value:
-        pytest.skip("LOOKALIKE_DATA_ROOT is not set: point it at a folder holding FashionMNIST/raw")
-    return Path(value).expanduser().resolve()
+    """Fashion-MNIST, found the way `lookalike run` finds it (LOOKALIKE_DATA_ROOT, the data
+    directory, Debian's package, a download); skipped only where the product could not run."""
+    settings = Settings()
+    try:
+        return resolve_root(
+            settings.data_root,
+            settings.data_dir,
+            settings.debian_data_dir,
+            download=settings.download,
+        )
+    except DatasetNotFoundError as exc:
+        pytest.skip(f"Fashion-MNIST is not available, so `lookalike run` could not run: {exc}")
+
+
+def random_checkpoint(directory: Path, seed: int = 0, width: int = 8) -> str:
+    """A small untrained Fashion-MNIST network saved as a checkpoint: indexing needs a model,
+    not a good one."""
+    import torch
+
+    from infra.checkpoints import save_checkpoint
+    from model.net import EmbeddingNet, EmbeddingNetConfig
+
+    torch.manual_seed(seed)
+    net = EmbeddingNet(EmbeddingNetConfig(width=width))
+    payload = {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
+    return str(save_checkpoint(directory, payload))
 
 
 @pytest.fixture

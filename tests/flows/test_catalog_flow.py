@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from flows.catalog import catalog_pipeline
-from flows.cli import main
+from app.cli import main
+from app.queries import QueryService
+from catalogs.sample import SampleCatalog, product_shot, write_sample_catalog
 from flows.deployments import scheduled_reindex
-from flows.queries import QueryService
+from flows.pipeline import pipeline
 from infra.checkpoints import load_checkpoint
 from infra.query import QueryOptions, similar_to_item
+from infra.reports import RunSummary
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
-from model.sample_catalog import SampleCatalog, product_shot, write_sample_catalog
-from tasks.catalog import CatalogInfo, load_items, scan_catalog
-from tasks.catalog_index import SPLIT, plan_catalog
-from tasks.catalog_report import CatalogSummary
+
+SPLIT = "catalog"
 
 N, SIZE = 200, 64
 
@@ -42,18 +42,18 @@ def _settings(sample: SampleCatalog, home: Path, **extra: object) -> Settings:
 @pytest.fixture(scope="module")
 def shelf(
     sample: SampleCatalog, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Settings, CatalogSummary]:
+) -> tuple[Settings, RunSummary]:
     settings = _settings(sample, tmp_path_factory.mktemp("home"))
-    return settings, catalog_pipeline(settings)
+    return settings, pipeline(settings)
 
 
 def test_everything_good_is_indexed_and_exactly_the_bad_files_reported(
-    sample: SampleCatalog, shelf: tuple[Settings, CatalogSummary]
+    sample: SampleCatalog, shelf: tuple[Settings, RunSummary]
 ) -> None:
     settings, summary = shelf
-    assert summary.points == N and summary.info.count == N
-    assert sorted(Path(p.path).name for p in summary.info.problems) == sorted(sample.bad)
-    report = (Path(settings.runs_dir) / "catalogs" / settings.dataset).glob("*/report.md")
+    assert summary.points == N and summary.source.count == N
+    assert sorted(Path(p.path).name for p in summary.source.problems) == sorted(sample.bad)
+    report = (Path(settings.runs_dir) / settings.dataset).glob("*/report.md")
     text = next(report).read_text()
     for name in sample.bad:
         assert name in text
@@ -61,14 +61,14 @@ def test_everything_good_is_indexed_and_exactly_the_bad_files_reported(
     try:
         assert store.resolve(settings.served_alias) == summary.collection
         assert store.count(summary.collection) == N
-        assert store.metadata(summary.collection)["kind"] == "catalog"
+        assert store.metadata(summary.collection)["kind"] == "files"
     finally:
         store.close()
     assert summary.decision.promoted and "precision_at_1" in summary.metrics
 
 
 def test_payload_attributes_are_typed_and_filterable(
-    shelf: tuple[Settings, CatalogSummary],
+    shelf: tuple[Settings, RunSummary],
 ) -> None:
     settings, _ = shelf
     store = open_store(settings)
@@ -91,7 +91,7 @@ def test_payload_attributes_are_typed_and_filterable(
 
 
 def test_collection_recommender_excludes_the_likes_and_caps_each_label(
-    shelf: tuple[Settings, CatalogSummary],
+    shelf: tuple[Settings, RunSummary],
 ) -> None:
     settings, _ = shelf
     liked = ["sku-00001", "sku-00002", "sku-00006"]
@@ -105,7 +105,7 @@ def test_collection_recommender_excludes_the_likes_and_caps_each_label(
 
 
 def test_query_by_image_embeds_like_the_index(
-    sample: SampleCatalog, shelf: tuple[Settings, CatalogSummary]
+    sample: SampleCatalog, shelf: tuple[Settings, RunSummary]
 ) -> None:
     settings, _ = shelf
     with QueryService(settings) as service:
@@ -125,12 +125,12 @@ def test_fine_tuned_model_has_a_head_and_is_measured(
         finetune_epochs=2,
         head_dim=32,
     )
-    summary = catalog_pipeline(settings)
+    summary = pipeline(settings)
     payload = load_checkpoint(Path(summary.model.checkpoint))
     assert payload["kind"] == "catalog" and payload["model_args"]["head_dim"] == 32
     assert len(payload["history"]) == 2 and summary.model.embedding_dim == 32
     assert summary.points == N and 0.0 < summary.metrics["precision_at_1"] <= 1.0
-    again = catalog_pipeline(settings)  # same backbone, recipe and catalog: the model is reused
+    again = pipeline(settings)  # same backbone, recipe and catalog: the model is reused
     assert again.model.cached and again.model.model_version == summary.model.model_version
 
 
@@ -157,7 +157,7 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         test, tmp_path_factory.mktemp("grow"), n=60, size=32, broken=False
     )
     settings = _settings(sample, home, image_size=32)
-    first = catalog_pipeline(settings)
+    first = pipeline(settings)
     gone = {f"sku-{i:05d}" for i in range(10)}
     new = []
     for i in range(60, 65):
@@ -169,15 +169,11 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         next(sample.root.glob("*/sku-00020.png"))
     )
     _rewrite_manifest(sample.root, gone, new)
-    info = scan_catalog.fn(settings)
-    todo = plan_catalog(settings, first.model, info, first.collection)
-    assert sorted(i for shard in todo for i in shard) == sorted(
-        i
-        for i, item in enumerate(_items(info))
-        if item in {"sku-00020", *(n["item_id"] for n in new)}
-    )
-    second = catalog_pipeline(settings)
+    second = pipeline(settings)
+    assert first.embedded == 60
+    # Exactly the five new items and the one whose file changed; the ten gone are deleted.
     assert second.collection == first.collection and second.points == 55
+    assert second.embedded == 6
     store = open_store(settings)
     try:
         ids = store.find_ids(second.collection, [Condition.equals("split", SPLIT)], limit=1000)
@@ -196,10 +192,6 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         "image_size": 32,
     }
     assert scheduled_reindex({**overrides, "progress": False}) == 56
-
-
-def _items(info: CatalogInfo) -> list[str]:
-    return [i.item_id for i in load_items(info)]
 
 
 def test_cli_indexes_a_catalog_folder_and_queries_it(
@@ -237,12 +229,12 @@ def test_a_plain_class_tree_without_manifest(
         test, tmp_path_factory.mktemp("tree"), n=40, size=32, manifest=False
     )
     settings = _settings(tree, home, image_size=32)
-    summary = catalog_pipeline(settings)
+    summary = pipeline(settings)
     # In a tree the id is the path, so dup/again.png is an item of its own, not a duplicate.
     bad = sorted(n for n in tree.bad if n != "again.png")
-    assert sorted(Path(p.path).name for p in summary.info.problems) == bad
-    assert summary.points == 41 and "dup" in summary.info.labels
-    assert "broken" not in summary.info.labels  # a folder of bad files labels nothing
+    assert sorted(Path(p.path).name for p in summary.source.problems) == bad
+    assert summary.points == 41 and "dup" in summary.source.labels
+    assert "broken" not in summary.source.labels  # a folder of bad files labels nothing
     store = open_store(settings)
     try:
         pid = point_id(settings.dataset, SPLIT, "dup/again")

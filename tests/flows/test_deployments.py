@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows.cli import build_parser, overrides_from
+from app.cli import build_parser, overrides_from
 from flows.deployments import build_deployments
 from infra.settings import Settings
 

@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from flows.cli import main
-from flows.index import index_flow
-from flows.pipeline import RunSummary, pipeline
+from app.cli import main
+from catalogs.fashion_mnist import load_splits
+from flows.index import Indexed, index_flow
+from flows.pipeline import pipeline
 from infra.checkpoints import load_checkpoint
+from infra.reports import RunSummary
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
-from model.data import DATASET, LABEL_NAMES
-from tasks.data import load_splits
+from model.data import DATASET
+from model.labels import LABEL_NAMES
 
 TRAIN, TEST = 3000, 500
 
@@ -72,7 +74,7 @@ def test_retrieval_is_far_above_chance(run: tuple[Settings, RunSummary]) -> None
     assert summary.metrics["recall_at_10"] > 0.55
     assert summary.metrics["pixels_precision_at_1"] > 0.5
     assert len(summary.examples) == 3
-    assert all(len(e.hits) == 5 for e in summary.examples)
+    assert all(len(hits) == 5 for _, hits in summary.examples)
 
 
 def test_checkpoint_records_config_fingerprint_and_metrics(
@@ -81,16 +83,18 @@ def test_checkpoint_records_config_fingerprint_and_metrics(
     _, summary = run
     ckpt = load_checkpoint(Path(summary.model.checkpoint))
     assert ckpt["model_version"] == summary.model.model_version
-    assert ckpt["data_fingerprint"] == summary.data.fingerprint
+    assert ckpt["data_fingerprint"] == summary.source.fingerprint
     assert ckpt["config"]["train_limit"] == TRAIN
     assert ckpt["metrics"]["precision_at_1"] == summary.metrics["precision_at_1"]
     assert "qdrant_api_key" not in ckpt["config"]
     assert list(Path(summary.model.tensorboard_dir).glob("**/events.out.tfevents.*"))
 
 
-def test_indexing_again_leaves_the_count_unchanged(run: tuple[Settings, RunSummary]) -> None:
+def test_indexing_again_embeds_nothing(run: tuple[Settings, RunSummary]) -> None:
     settings, summary = run
-    assert index_flow(settings, summary.model, summary.data) == (summary.collection, TRAIN + TEST)
+    assert summary.embedded == TRAIN + TEST
+    again = index_flow(settings, summary.model, summary.source)
+    assert again == Indexed(summary.collection, TRAIN + TEST, embedded=0)
 
 
 def test_cli_similar_answers_from_the_index(
@@ -123,7 +127,7 @@ def test_cli_image_query_finds_the_item_itself(
     run: tuple[Settings, RunSummary], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings, summary = run
-    _, test = load_splits(settings, summary.data.root)
+    _, test = load_splits(summary.source.location, TRAIN, TEST)
     png = tmp_path / "item.png"
     Image.fromarray(test.images[3].numpy()).convert("RGB").save(png)
     assert main(["similar", "--image", str(png), "-k", "3", "--home", str(settings.home)]) == 0
@@ -181,7 +185,7 @@ def test_run_publishes_artifacts_and_the_example_grid(run: tuple[Settings, RunSu
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     settings, summary = run
-    keys = ["lookalike-metrics", "lookalike-run-report", "index-train", "index-test"]
+    keys = ["lookalike-metrics", "lookalike-run-report", "lookalike-problems", "index"]
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
@@ -189,5 +193,5 @@ def test_run_publishes_artifacts_and_the_example_grid(run: tuple[Settings, RunSu
     assert {a.key for a in found} == set(keys)
     report = next(a for a in found if a.key == "lookalike-run-report")
     assert summary.model.model_version in str(report.data)
-    png = settings.runs_dir / summary.model.model_version / "examples.png"
-    assert Image.open(png).size == (3 * (28 * 6 + 8), 3 * 28 * 3)
+    png = settings.runs_dir / settings.dataset / summary.model.model_version / "examples.png"
+    assert Image.open(png).size == (84 * 6 + 8, 84 * 3)  # 3x Fashion-MNIST thumbnails

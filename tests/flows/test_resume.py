@@ -1,105 +1,107 @@
-"""A killed indexing run leaves the alias alone; the re-run completes without duplicates."""
+"""A `lookalike run` killed mid-index leaves the alias alone; the re-run embeds exactly what is
+missing, ends with the exact count and no duplicates, and only then moves the alias."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any
 
-import torch
+import pytest
 
-from infra.checkpoints import save_checkpoint
-from infra.indexes import promote_if_better
 from infra.settings import Settings
-from infra.store import VectorStore, open_store
-from model.net import EmbeddingNet, EmbeddingNetConfig
-from tasks.data import prepare_data
-from tasks.indexing import create_collection, finalize_collection, index_split
-from tasks.training import model_ref
+from infra.store import Condition, open_store
+
+TRAIN, TEST, SHARD = 2000, 400, 100
+
+pytestmark = pytest.mark.slow
 
 
-def _model(settings: Settings, seed: int) -> str:
-    torch.manual_seed(seed)
-    net = EmbeddingNet(EmbeddingNetConfig(width=8))
-    args = {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
-    return str(save_checkpoint(settings.checkpoint_dir, args))
+def _env(home: Path, data_root: Path, seed: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "LOOKALIKE_"))}
+    return env | {
+        "PREFECT_HOME": str(home / "prefect"),
+        "LOOKALIKE_HOME": str(home),
+        "LOOKALIKE_DATA_ROOT": str(data_root),
+        "LOOKALIKE_TRAIN_LIMIT": str(TRAIN),
+        "LOOKALIKE_TEST_LIMIT": str(TEST),
+        "LOOKALIKE_EPOCHS": "1",
+        "LOOKALIKE_WIDTH": "8",
+        "LOOKALIKE_SEED": str(seed),
+        "LOOKALIKE_INDEX_SHARD_SIZE": str(SHARD),
+        "LOOKALIKE_UPSERT_BATCH_SIZE": "50",
+        "LOOKALIKE_PROJECTOR_SAMPLE": "0",
+        "LOOKALIKE_MIN_PRECISION_AT_1": "0",
+        "LOOKALIKE_MAX_REGRESSION": "1",
+        "LOOKALIKE_PROGRESS": "false",
+    }
 
 
-def _ask(settings: Settings, fn: Callable[[VectorStore], Any]) -> Any:
-    """Open the embedded store only for the question: tasks open the same shards themselves."""
-    store = open_store(settings)
-    try:
-        return fn(store)
-    finally:
-        store.close()
+def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "app.cli", "run"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
 
 
-def test_interrupted_index_then_rerun(data_root: Path, tmp_path: Path) -> None:
-    settings = Settings(
-        home=tmp_path,
-        data_root=data_root,
-        train_limit=400,
-        test_limit=100,
-        progress=False,
-        upsert_batch_size=64,
-    )
-    data = prepare_data.fn(settings)
+def _children(pid: int) -> set[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return {int(c) for t in tasks for c in (t / "children").read_text().split()}
+
+
+def _gone(pids: set[int], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{p}").exists() for p in pids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _run_and_kill(env: dict[str, str], after_shards: int) -> set[int]:
+    """Start a run and SIGKILL it once it has upserted ``after_shards`` shards; return the
+    processes it had started (Prefect's temporary server among them)."""
+    cmd = [sys.executable, "-m", "app.cli", "run"]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    seen = 0
+    assert proc.stderr is not None
+    for line in iter(proc.stderr.readline, b""):
+        seen += b"upserted" in line
+        if seen == after_shards:
+            children = _children(proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    return children
+
+
+def test_a_killed_run_resumes_without_duplicates(data_root: Path, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
     alias = settings.served_alias
+    _run(_env(tmp_path, data_root, seed=0))  # a served index from an earlier model
+    with open_store(settings) as store:
+        old = store.resolve(alias)
 
-    # A served index from an earlier model.
-    old = model_ref(_model(settings, 0))
-    old_name = create_collection.fn(settings, old, data)
-    for split in ("train", "test"):
-        index_split.fn(settings, old, data, split, old_name)
-    finalize_collection.fn(settings, old_name, 500)
-    _ask(settings, lambda s: s.set_metadata(old_name, {"metrics": {"precision_at_1": 0.9}}))
-    assert _ask(settings, lambda s: promote_if_better(s, alias, old_name, 0.5, 0.1).promoted)
+    children = _run_and_kill(_env(tmp_path, data_root, seed=1), after_shards=3)
+    assert children, "the run started no temporary Prefect server"
+    assert _gone(children), "processes of the killed run (its Prefect server) outlived it"
+    with open_store(settings) as store:
+        new = next(c for c in store.list_collections() if c != old)
+        written = store.count(new)
+        assert store.metadata(new)["complete"] is False
+        assert store.resolve(alias) == old and store.count(alias) == TRAIN + TEST
+    assert 3 * SHARD <= written < TRAIN + TEST
 
-    # A new model's run dies after the train split: the alias must not move.
-    new = model_ref(_model(settings, 1))
-    new_name = create_collection.fn(settings, new, data)
-    index_split.fn(settings, new, data, "train", new_name)
-    assert _ask(settings, lambda s: s.count(new_name)) == 400
-    assert _ask(settings, lambda s: s.metadata(new_name)["complete"]) is False
-    assert _ask(settings, lambda s: s.resolve(alias)) == old_name
-    assert _ask(settings, lambda s: s.count(alias)) == 500
-
-    # The re-run embeds only what is missing: same ids, no duplicates, an exact count.
-    assert create_collection.fn(settings, new, data) == new_name
-    assert index_split.fn(settings, new, data, "train", new_name) == 0
-    assert index_split.fn(settings, new, data, "test", new_name) == 100
-    assert finalize_collection.fn(settings, new_name, 500) == 500
-    assert _ask(settings, lambda s: s.metadata(new_name)["complete"]) is True
-
-
-def test_incremental_indexing_grows_and_shrinks_with_the_catalog(
-    data_root: Path, tmp_path: Path
-) -> None:
-    def sized(n: int) -> Settings:
-        return Settings(
-            home=tmp_path, data_root=data_root, train_limit=n, test_limit=50, progress=False
-        )
-
-    small = sized(300)
-    model = model_ref(_model(small, 0))
-    data = prepare_data.fn(small)
-    name = create_collection.fn(small, model, data)
-    assert index_split.fn(small, model, data, "train", name) == 300
-
-    grown = sized(450)  # 150 new items: only those are embedded
-    assert index_split.fn(grown, model, prepare_data.fn(grown), "train", name) == 150
-    assert _ask(grown, lambda s: s.count(name)) == 450
-
-    shrunk = sized(200)  # 250 items gone: deleted, nothing embedded
-    assert index_split.fn(shrunk, model, prepare_data.fn(shrunk), "train", name) == 0
-    assert _ask(shrunk, lambda s: s.count(name)) == 200
-    indexes = _ask(
-        shrunk, lambda s: [p["index"] for p in s.payloads(name, _ids(shrunk, 450)).values()]
-    )
-    assert sorted(indexes) == list(range(200))
-
-
-def _ids(settings: Settings, n: int) -> list[str]:
-    from infra.store import point_id
-
-    return [point_id(settings.dataset, "train", i) for i in range(n)]
+    out = _run(_env(tmp_path, data_root, seed=1))
+    assert f"{TRAIN + TEST} points, {TRAIN + TEST - written} embedded by this run" in out.stdout
+    with open_store(settings) as store:
+        assert store.resolve(alias) == new
+        ids = store.find_ids(new, [], limit=10 * (TRAIN + TEST))
+        items = [p["item_id"] for p in store.payloads(new, ids).values()]
+        assert len(ids) == len(set(ids)) == len(set(items)) == TRAIN + TEST
+        assert store.count(new, [Condition.equals("split", "test")]) == TEST
+        assert store.metadata(new)["complete"] is True

@@ -10,22 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from flows.index import index_flow
-from infra.checkpoints import save_checkpoint
 from infra.settings import Settings
 from infra.store import open_store, point_id
-from model.net import EmbeddingNet, EmbeddingNetConfig
-from tasks.data import prepare_data
+from tasks.sources import scan_source
 from tasks.training import model_ref
+from tests.conftest import random_checkpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
 
-def _index(
-    home: Path, data_root: Path, checkpoint: Path, **runner: object
-) -> dict[str, np.ndarray]:
+def _index(home: Path, data_root: Path, checkpoint: str, **runner: object) -> dict[str, np.ndarray]:
     settings = Settings(
         home=home,
         data_root=data_root,
@@ -36,27 +32,20 @@ def _index(
         **runner,
     )
     model = model_ref(str(checkpoint))
-    collection, points = index_flow(settings, model, prepare_data(settings))
-    assert points == 800
+    indexed = index_flow(settings, model, scan_source(settings))
+    assert indexed.points == indexed.embedded == 800
     ids = [
         point_id(settings.dataset, s, i)
         for s, n in (("train", 600), ("test", 200))
         for i in range(n)
     ]
-    store = open_store(settings)
-    try:
-        return store.vectors(collection, ids)
-    finally:
-        store.close()
+    with open_store(settings) as store:
+        return store.vectors(indexed.collection, ids)
 
 
 def test_dask_runner_writes_the_same_points(data_root: Path, tmp_path: Path) -> None:
     pytest.importorskip("prefect_dask", reason="prefect-dask is not installed")
-    torch.manual_seed(0)
-    net = EmbeddingNet(EmbeddingNetConfig(width=8))
-    ckpt = save_checkpoint(
-        tmp_path / "ckpt", {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
-    )
+    ckpt = random_checkpoint(tmp_path / "ckpt")
     threads = _index(tmp_path / "threads", data_root, ckpt)
     before = _embed_runs()
     dask = _index(tmp_path / "dask", data_root, ckpt, task_runner="dask", index_workers=2)
@@ -82,10 +71,7 @@ def test_local_dask_workers_share_the_temporary_api(data_root: Path, tmp_path: P
     """Under Prefect's temporary server (no PREFECT_API_URL), local workers must report to the
     server of the process that starts them, not start one each (seconds lost, runs unseen)."""
     pytest.importorskip("prefect_dask", reason="prefect-dask is not installed")
-    net = EmbeddingNet(EmbeddingNetConfig(width=8))
-    ckpt = save_checkpoint(
-        tmp_path / "ckpt", {"state_dict": net.state_dict(), "model_args": net.config.to_dict()}
-    )
+    ckpt = random_checkpoint(tmp_path / "ckpt")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env |= {
         "PREFECT_HOME": str(tmp_path / "prefect"),
@@ -98,7 +84,7 @@ def test_local_dask_workers_share_the_temporary_api(data_root: Path, tmp_path: P
         "LOOKALIKE_TEST_LIMIT": "200",
         "LOOKALIKE_PROGRESS": "false",
     }
-    cmd = [sys.executable, "-m", "flows.cli", "index", "build", "--checkpoint", str(ckpt)]
+    cmd = [sys.executable, "-m", "app.cli", "index", "build", "--checkpoint", ckpt]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "800 points" in out.stdout

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from infra.settings import Settings
-from tasks.data import prepare_data
+from tasks.sources import scan_source
 from tasks.training import train_model
 
 
 def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Path) -> None:
     base = {"home": tmp_path, "data_root": data_root, "train_limit": 512, "test_limit": 64}
     settings = Settings(**base, epochs=1, width=4, progress=False, projector_sample=0)
-    data = prepare_data.fn(settings)
+    data = scan_source.fn(settings)
     first = train_model.fn(settings, data)
     assert not first.cached
     again = train_model.fn(settings, data)
@@ -26,15 +27,15 @@ def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Pa
     other = settings.model_copy(update={"seed": 1})
     assert not train_model.fn(other, data).cached
     smaller = Settings(**{**base, "train_limit": 256}, epochs=1, width=4, progress=False)
-    assert not train_model.fn(smaller, prepare_data.fn(smaller)).cached
+    assert not train_model.fn(smaller, scan_source.fn(smaller)).cached
 
 
 def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_path: Path) -> None:
     import torch
 
+    from catalogs.fashion_mnist import load_splits
     from infra.checkpoints import save_partial
     from model.train import TrainState, pick_device, train
-    from tasks.data import load_splits
     from tasks.training import net_config, train_config, training_key
 
     def settings_in(home: Path) -> Settings:
@@ -50,19 +51,21 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
         )
 
     straight = train_model.fn(
-        settings_in(tmp_path / "a"), prepare_data.fn(settings_in(tmp_path / "a"))
+        settings_in(tmp_path / "a"), scan_source.fn(settings_in(tmp_path / "a"))
     )
 
     # Home b: a run that "dies" after epoch 1, leaving the state the task saves each epoch.
     b = settings_in(tmp_path / "b")
-    data = prepare_data.fn(b)
-    train_split, _ = load_splits(b, data.root)
+    data = scan_source.fn(b)
+    train_split, _ = load_splits(data.location, b.train_limit, b.test_limit)
     partial = b.checkpoint_dir / f"partial-{training_key(b, data.fingerprint)}.pt"
+    # Its epoch comes from another seed, so a run that ignored the saved state (and trained
+    # from scratch, deterministically) would end exactly like the straight run.
     one_epoch: list[TrainState] = []
     train(
         train_split,
         net_config(b),
-        train_config(b),
+        replace(train_config(b), seed=1),
         pick_device("cpu"),
         on_epoch_end=one_epoch.append,
         progress=False,
@@ -70,8 +73,10 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
     save_partial(partial, {**one_epoch[0].to_dict(), "tensorboard_dir": str(tmp_path / "tb")})
 
     resumed = train_model.fn(b, data)
-    assert resumed.model_version == straight.model_version
+    assert resumed.model_version != straight.model_version
     assert not partial.exists()
     assert (
         torch.load(resumed.checkpoint, weights_only=True)["history"][0] == one_epoch[0].history[0]
     )
+    straight_first = torch.load(straight.checkpoint, weights_only=True)["history"][0]
+    assert straight_first != one_epoch[0].history[0]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from model.catalog import (
+from catalogs.files import (
     CatalogError,
     CatalogImages,
     check_items,
@@ -20,10 +20,10 @@ from model.catalog import (
     read_catalog,
     typed,
 )
+from catalogs.sample import write_sample_catalog
+from catalogs.seasons import parse_season, season_of
 from model.data import Split
 from model.images import ImageError, decode_rgb
-from model.sample_catalog import write_sample_catalog
-from model.seasons import parse_season, season_of
 
 
 def _png(
