@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from torchvision.datasets import FashionMNIST
 
+from infra.settings import Settings
 from model.data import (
     RAW_MD5,
     DatasetNotFoundError,
@@ -18,8 +19,20 @@ from model.data import (
 )
 
 
-def _gz_files(data_root: Path) -> Path:
-    return data_root / "FashionMNIST" / "raw"
+@pytest.fixture(scope="module")
+def gz_dir(data_root: Path) -> Path:
+    """A folder holding the four published .gz files, wherever the run found them."""
+    settings = Settings()
+    configured = [settings.data_root / "FashionMNIST" / "raw", settings.data_root]
+    for folder in (
+        *(configured if settings.data_root else []),
+        data_root / "FashionMNIST" / "raw",
+        settings.debian_data_dir,
+        settings.data_dir / "FashionMNIST" / "raw",
+    ):
+        if all((folder / f"{name}.gz").is_file() for name in RAW_MD5):
+            return folder
+    pytest.skip("no folder holds Fashion-MNIST's .gz files (only extracted ones were found)")
 
 
 def _flat_copy(src: Path, dst: Path) -> Path:
@@ -38,15 +51,15 @@ def test_configured_root_in_torchvision_layout_loads(data_root: Path, tmp_path: 
     assert len(load_split(root, "test")) == 10_000
 
 
-def test_project_dir_comes_before_debian(data_root: Path, tmp_path: Path) -> None:
+def test_project_dir_comes_before_debian(gz_dir: Path, tmp_path: Path) -> None:
     project = tmp_path / "data"
-    _flat_copy(_gz_files(data_root), project / "FashionMNIST" / "raw")
+    _flat_copy(gz_dir, project / "FashionMNIST" / "raw")
     debian = tmp_path / "debian"  # absent: must not be needed
     assert resolve_root(None, project, debian, download=False) == project
 
 
-def test_debian_flat_layout_is_found(data_root: Path, tmp_path: Path) -> None:
-    debian = _flat_copy(_gz_files(data_root), tmp_path / "debian")
+def test_debian_flat_layout_is_found(gz_dir: Path, tmp_path: Path) -> None:
+    debian = _flat_copy(gz_dir, tmp_path / "debian")
     root = resolve_root(None, tmp_path / "data", debian, download=False)
     assert root == tmp_path / "data"
     assert len(load_split(root, "train")) == 60_000
@@ -88,11 +101,11 @@ def test_fingerprint_depends_on_the_slice(data_root: Path, tmp_path: Path) -> No
 
 
 def test_processes_extracting_at_once_never_read_a_half_written_file(
-    data_root: Path, tmp_path: Path
+    gz_dir: Path, tmp_path: Path
 ) -> None:
     # DDP ranks resolve the data at the same moment; one used to verify the other's partial file.
     def resolve(_: int) -> Path:
-        return resolve_root(data_root, tmp_path / "data", tmp_path / "no-debian", download=False)
+        return resolve_root(gz_dir, tmp_path / "data", tmp_path / "no-debian", download=False)
 
     with ThreadPoolExecutor(4) as pool:
         roots = list(pool.map(resolve, range(4)))

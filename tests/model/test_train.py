@@ -40,7 +40,19 @@ def test_resume_ends_where_an_uninterrupted_run_ends() -> None:
     states: list[TrainState] = []
     full = train(_toy(), NET, cfg, torch.device("cpu"), on_epoch_end=states.append, progress=False)
     # "Kill" after epoch 1: a new process would load the state saved at that point.
-    resumed = train(_toy(), NET, cfg, torch.device("cpu"), progress=False, resume=states[0])
+    after: list[TrainState] = []
+    resumed = train(
+        _toy(),
+        NET,
+        cfg,
+        torch.device("cpu"),
+        on_epoch_end=after.append,
+        progress=False,
+        resume=states[0],
+    )
+    # Only the epochs left were trained: a run that ignored ``resume`` would start over and,
+    # being deterministic, still end with the same weights.
+    assert [s.epoch for s in after] == [2, 3]
     np.testing.assert_array_equal(
         embed_all(full.model, _toy().images), embed_all(resumed.model, _toy().images)
     )
