@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
@@ -23,16 +24,27 @@ from model.train import train
 from tasks.training import net_config, new_tb_dir, save_trained, train_config
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
-    settings = settings_from(args)
-    cuda = torch.cuda.is_available() and settings.device != "cpu"
+@contextmanager
+def process_group(requested_device: str) -> Iterator[torch.device]:
+    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs) and yield this rank's device.
+
+    Inside it, :func:`model.train.train` wraps the model in DistributedDataParallel."""
+    cuda = torch.cuda.is_available() and requested_device != "cpu"
     dist.init_process_group("nccl" if cuda else "gloo")
     try:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         device = torch.device("cuda", local) if cuda else torch.device("cpu")
         if cuda:
             torch.cuda.set_device(device)
+        yield device
+    finally:
+        dist.destroy_process_group()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    settings = settings_from(args)
+    with process_group(settings.device) as device:
         root = resolve_root(settings.data_root, settings.data_dir, settings.debian_data_dir)
         data = load_split(root, "train").head(settings.train_limit)
         test = load_split(root, "test").head(settings.test_limit)
@@ -42,8 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if rank0:
             path = save_trained(settings, result, fingerprint(data, test), new_tb_dir(settings))
             print(f"model {path.stem} written to {path} by {dist.get_world_size()} processes")
-    finally:
-        dist.destroy_process_group()
     return 0
 
 

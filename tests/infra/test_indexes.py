@@ -1,9 +1,7 @@
-"""Aliases, the quality gate, promotion and pruning, on both in-process backends."""
+"""Aliases, the quality gate, promotion and pruning, the same assertions on each backend (the
+``store`` fixture of conftest: embedded, ``:memory:`` and a real server when one is there)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,21 +9,8 @@ import pytest
 from infra.indexes import find_version, gate, list_indexes, promote_if_better, prune
 from infra.store import PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
-from infra.store.edge import EdgeStore
-from infra.store.server import ServerConfig, ServerStore
 
 ALIAS = "lookalike-toy"
-
-
-@pytest.fixture(params=["embedded", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    s: VectorStore
-    if request.param == "embedded":
-        s = EdgeStore(tmp_path / "qdrant")
-    else:
-        s = ServerStore(ServerConfig(":memory:"))
-    yield s
-    s.close()
 
 
 def _index(store: VectorStore, version: str, p1: float | None, n: int = 5) -> str:
