@@ -172,7 +172,7 @@ def _hide_user_errors(record: logging.LogRecord) -> bool:
     if isinstance(exc, UserError):
         return False
     text = record.getMessage()
-    return not (record.levelno >= logging.ERROR and any(n in text for n in _user_error_names()))
+    return not any(name in text for name in _user_error_names())
 
 
 def _user_error_names() -> set[str]:
