@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
+from prefect import Flow, flow
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.index import index_flow
@@ -38,25 +38,30 @@ def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
 
 def build_deployments(settings: Settings, overrides: dict[str, Any]) -> list[RunnerDeployment]:
     """Both deployments, one run at a time each, so two runs never write the same alias."""
-    params = {"overrides": overrides}
-    tags = ["lookalike", settings.dataset]
-    deployments = [
-        scheduled_pipeline.to_deployment(
+    table: list[tuple[Flow[..., Any], str, str, str]] = [
+        (
+            scheduled_pipeline,
             "nightly",
-            cron=settings.pipeline_cron,
-            parameters=params,
-            concurrency_limit=1,
-            tags=tags,
-            description="Train (or reuse a cached model), index, evaluate, gate and promote.",
+            settings.pipeline_cron,
+            "Train (or reuse a cached model), index, evaluate, gate and promote.",
         ),
-        scheduled_reindex.to_deployment(
+        (
+            scheduled_reindex,
             "reindex",
-            cron=settings.index_cron,
-            parameters=params,
-            concurrency_limit=1,
-            tags=tags,
-            description="Re-embed and upsert the catalog with the served model.",
+            settings.index_cron,
+            "Re-embed new and changed items with the served model, delete removed ones.",
         ),
+    ]
+    deployments = [
+        job.to_deployment(
+            name,
+            cron=cron,
+            parameters={"overrides": overrides},
+            concurrency_limit=1,
+            tags=["lookalike", settings.dataset],
+            description=description,
+        )
+        for job, name, cron, description in table
     ]
     # to_deployment returns a coroutine only when called from async code.
     return [d for d in deployments if isinstance(d, RunnerDeployment)]

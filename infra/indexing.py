@@ -22,6 +22,24 @@ CHUNK = 5000
 
 
 @dataclass(frozen=True)
+class Target:
+    """What every indexing step writes to: a model's collection of a scanned source."""
+
+    store: VectorStore
+    collection: str
+    dataset: str
+    source: SourceInfo
+    items: Sequence[Item]
+    model_version: str
+
+    def point_ids(self, items: Sequence[Item]) -> list[str]:
+        return point_ids(self.dataset, items)
+
+    def payloads(self, items: Sequence[Item]) -> list[dict[str, Any]]:
+        return expected_payloads(self.source, items, self.model_version)
+
+
+@dataclass(frozen=True)
 class Plan:
     shards: list[list[int]]  # positions (in scan order) to embed, one list per embedding task
     removed: int
@@ -84,19 +102,11 @@ def remove_gone(store: VectorStore, collection: str, ids: list[str]) -> int:
     return len(gone)
 
 
-def plan(
-    store: VectorStore,
-    collection: str,
-    dataset: str,
-    info: SourceInfo,
-    items: Sequence[Item],
-    model_version: str,
-    shard_size: int,
-) -> Plan:
+def plan(target: Target, shard_size: int) -> Plan:
     """Delete what left the source; return what must be embedded, in shards."""
-    ids = point_ids(dataset, items)
-    removed = remove_gone(store, collection, ids)
-    todo = stale(store, collection, ids, expected_payloads(info, items, model_version))
+    ids = target.point_ids(target.items)
+    removed = remove_gone(target.store, target.collection, ids)
+    todo = stale(target.store, target.collection, ids, target.payloads(target.items))
     return Plan([todo[i : i + shard_size] for i in range(0, len(todo), shard_size)], removed)
 
 
@@ -107,29 +117,16 @@ def write_shard(path: Path, positions: Sequence[int], vectors: np.ndarray) -> st
     return str(path)
 
 
-def upsert_shard(
-    store: VectorStore,
-    collection: str,
-    dataset: str,
-    info: SourceInfo,
-    items: Sequence[Item],
-    model_version: str,
-    path: str,
-    batch_size: int,
-) -> int:
+def upsert_shard(target: Target, path: str, batch_size: int) -> int:
     """Upsert one shard file batch by batch, then delete the file; return the points written."""
     shard = np.load(path)
     positions, vectors = shard["positions"], shard["vectors"]
     for s in range(0, len(positions), batch_size):
-        part = [items[int(p)] for p in positions[s : s + batch_size]]
-        store.upsert(
-            collection,
-            PointBatch(
-                ids=point_ids(dataset, part),
-                vectors=vectors[s : s + len(part)],
-                payloads=expected_payloads(info, part, model_version),
-            ),
+        part = [target.items[int(p)] for p in positions[s : s + batch_size]]
+        batch = PointBatch(
+            target.point_ids(part), vectors[s : s + len(part)], target.payloads(part)
         )
+        target.store.upsert(target.collection, batch)
     Path(path).unlink(missing_ok=True)
     return len(positions)
 

@@ -16,11 +16,18 @@ from catalogs.scan import images, load_items
 from infra import indexing
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
-from infra.store import open_store
+from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
 from model.train import pick_device
 from tasks.logs import task_logger
 from tasks.training import load_embedder
+
+
+def _target(
+    settings: Settings, store: VectorStore, collection: str, source: SourceInfo, model: ModelRef
+) -> indexing.Target:
+    items = load_items(source)
+    return indexing.Target(store, collection, settings.dataset, source, items, model.model_version)
 
 
 @task(name="create-collection")
@@ -51,15 +58,8 @@ def plan_shards(
     """Delete items gone from the source; return the positions to embed, in shards."""
     items = load_items(source)
     with open_store(settings) as store:
-        plan = indexing.plan(
-            store,
-            collection,
-            settings.dataset,
-            source,
-            items,
-            model.model_version,
-            settings.index_shard_size,
-        )
+        target = _target(settings, store, collection, source, model)
+        plan = indexing.plan(target, settings.index_shard_size)
     task_logger(__name__).info(
         "%s: %d to embed, %d up to date, %d removed",
         collection,
@@ -102,16 +102,8 @@ def upsert_shard(
 ) -> int:
     """Upsert one shard file, then delete it; return the points written."""
     with open_store(settings) as store:
-        done = indexing.upsert_shard(
-            store,
-            collection,
-            settings.dataset,
-            source,
-            load_items(source),
-            model.model_version,
-            path,
-            settings.upsert_batch_size,
-        )
+        target = _target(settings, store, collection, source, model)
+        done = indexing.upsert_shard(target, path, settings.upsert_batch_size)
     task_logger(__name__).info("upserted %d points into %s", done, collection)
     return done
 

@@ -225,6 +225,15 @@ def check_dimension(name: str, expected: int, vectors: np.ndarray) -> None:
         )
 
 
+def check_dimension_of(spec: CollectionSpec, held: int) -> None:
+    """An existing collection must hold vectors of the spec's size."""
+    if held != spec.dim:
+        raise StoreError(
+            f"collection {spec.name!r} holds {held}-d vectors, not {spec.dim}-d: index under "
+            "another name (--dataset), or delete old indexes with `lookalike index prune`."
+        )
+
+
 MAX_K = 10_000
 
 

@@ -21,6 +21,7 @@ from infra.store.base import (
     PointBatch,
     StoreError,
     check_dimension,
+    check_dimension_of,
     check_k,
     unknown_collection,
 )
@@ -154,11 +155,7 @@ class EdgeStore(Closing):
 
     def ensure_collection(self, spec: CollectionSpec) -> None:
         if self.has_collection(spec.name):
-            if (dim := self.dimension(spec.name)) != spec.dim:
-                raise StoreError(
-                    f"collection {spec.name!r} holds {dim}-d vectors, not {spec.dim}-d: choose "
-                    "another collection name or delete it (`lookalike index rm NAME`)."
-                )
+            check_dimension_of(spec, self.dimension(spec.name))
             return
         folder = self._dir(spec.name)
         shutil.rmtree(folder, ignore_errors=True)  # leftovers of a create that died half-way

@@ -23,6 +23,7 @@ from infra.store.base import (
     StoreError,
     StoreUnavailableError,
     check_dimension,
+    check_dimension_of,
     check_k,
     unknown_collection,
 )
@@ -176,11 +177,7 @@ class ServerStore(Closing):
 
     def ensure_collection(self, spec: CollectionSpec) -> None:
         if self.has_collection(spec.name):
-            if (dim := self.dimension(spec.name)) != spec.dim:
-                raise StoreError(
-                    f"collection {spec.name!r} holds {dim}-d vectors, not {spec.dim}-d: choose "
-                    "another collection name or delete it (`lookalike index rm NAME`)."
-                )
+            check_dimension_of(spec, self.dimension(spec.name))
             return
         self._create(spec)
         fields = [(k, qm.PayloadSchemaType.KEYWORD) for k in spec.keyword_fields]
