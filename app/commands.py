@@ -35,7 +35,7 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         name = (
             find_version(store, settings.dataset, args.version)
             if args.version
@@ -61,7 +61,10 @@ def tensorboard(settings: Settings, port: int, print_only: bool) -> None:
 
 def _sample_catalog(args: argparse.Namespace, settings: Settings) -> None:
     root = resolve_root(
-        settings.data_root, settings.data_dir, settings.debian_data_dir, download=settings.download
+        settings.data.data_root,
+        settings.data_dir,
+        settings.data.debian_data_dir,
+        download=settings.data.download,
     )
     _, test = load_splits(str(root), None, None)
     out = Path(args.directory).expanduser().resolve()

@@ -44,13 +44,15 @@ def process_group(requested_device: str) -> Iterator[torch.device]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
     settings = settings_from(args)
-    with process_group(settings.device) as device:
-        root = resolve_root(settings.data_root, settings.data_dir, settings.debian_data_dir)
-        data = load_split(root, "train").head(settings.train_limit)
-        test = load_split(root, "test").head(settings.test_limit)
+    with process_group(settings.train.device) as device:
+        root = resolve_root(
+            settings.data.data_root, settings.data_dir, settings.data.debian_data_dir
+        )
+        data = load_split(root, "train").head(settings.data.train_limit)
+        test = load_split(root, "test").head(settings.data.test_limit)
         rank0 = dist.get_rank() == 0
-        config = net_config(settings)
-        result = train(data, config, train_config(settings), device, progress=rank0)
+        config = net_config(settings.train)
+        result = train(data, config, train_config(settings.train), device, progress=rank0)
         if rank0:
             path = save_trained(settings, result, fingerprint(data, test), new_tb_dir(settings))
             print(f"model {path.stem} written to {path} by {dist.get_world_size()} processes")

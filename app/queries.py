@@ -28,7 +28,7 @@ class QueryService:
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         self.settings = settings
         self.name = name or settings.served_alias
-        self.store: VectorStore = open_store(settings)
+        self.store: VectorStore = open_store(settings.store)
         self._models: dict[str, Embedder] = {}
 
     def labels(self) -> list[str]:

@@ -69,7 +69,7 @@ def conditions(args: argparse.Namespace, labels: list[str]) -> tuple[Condition, 
 def _season(text: str, settings: Settings) -> str:
     try:
         if text.lower() == "current":
-            return season_of(dt.date.today(), settings.hemisphere)
+            return season_of(dt.date.today(), settings.serve.hemisphere)
         return parse_season(text)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -81,7 +81,9 @@ def query_options(args: argparse.Namespace, settings: Settings, labels: list[str
         where += (Condition.equals("season", _season(args.season, settings)),)
     boost = None
     if args.boost_season:
-        boost = Boost("season", (_season(args.boost_season, settings),), settings.season_boost)
+        boost = Boost(
+            "season", (_season(args.boost_season, settings),), settings.serve.season_boost
+        )
     return QueryOptions(
         boost=boost,
         k=args.k,
@@ -117,10 +119,10 @@ def run_read_command(args: argparse.Namespace, settings: Settings) -> None:
         return
     alias = settings.served_alias
     if args.command == "index" and args.index_command == "ls":
-        with open_store(settings) as store:
+        with open_store(settings.store) as store:
             print_indexes(list_indexes(store, alias, settings.dataset))
         return
-    with alias_lock(settings.home / "locks", alias), open_store(settings) as store:
+    with alias_lock(settings.lock_dir, alias), open_store(settings.store) as store:
         if args.command == "promote":
             collection = find_version(store, settings.dataset, args.version)
             store.set_alias(alias, collection)

@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(progress=False)
-        test = load_split(resolve_root(base.data_root, base.data_dir), "test")
+        test = load_split(resolve_root(base.data.data_root, base.data_dir), "test")
         write_sample_catalog(test, Path(tmp) / "shop", n=args.n, size=256, broken=False)
         settings = Settings(
             home=Path(tmp) / "home",

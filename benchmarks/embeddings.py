@@ -16,7 +16,7 @@ from tasks.sources import scan_source
 
 def main() -> None:
     settings = Settings(progress=False)
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         collection = store.resolve(settings.served_alias)
         meta = store.metadata(collection)
     source = scan_source.fn(settings)

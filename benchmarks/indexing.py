@@ -32,7 +32,7 @@ def bare_forward(settings: Settings, checkpoint: str) -> float:
     net = load_embedder(checkpoint)
     data = images(source, load_items(source), net.image_size, net.channels)
     pixels = torch.stack([data[i][0] for i in range(len(data))])
-    batch = settings.embed_batch_size or net.batch_size
+    batch = settings.index.embed_batch_size or net.batch_size
     t = time.perf_counter()
     for s in range(0, len(pixels), batch):
         net(pixels[s : s + batch])
@@ -43,9 +43,9 @@ def end_to_end(settings: Settings, checkpoint: str, **updates: Any) -> dict[str,
     """Images/s of read + preprocess + embed + upsert (the index flow's own timing) into a fresh
     home, and the seconds of the HNSW build that follows, reported apart."""
     with tempfile.TemporaryDirectory() as home:
-        s = settings.model_copy(update={"home": Path(home), **updates})
+        s = settings.with_(home=Path(home), **updates)
         indexed = index_flow(s, model_ref(checkpoint), scan_source(s))
-        with open_store(s) as store:
+        with open_store(s.store) as store:
             meta = store.metadata(indexed.collection)
         return {
             "images_per_s": indexed.points / meta["embed_upsert_seconds"],

@@ -12,8 +12,9 @@ import time
 import torch
 
 from benchmarks.common import write
+from model.configs import EmbeddingNetConfig
 from model.losses import CosineClassifierLoss
-from model.net import EmbeddingNet, EmbeddingNetConfig
+from model.net import EmbeddingNet
 from model.train import pick_device
 
 

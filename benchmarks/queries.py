@@ -80,7 +80,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = Settings(progress=False)
-    store = open_store(settings)
+    store = open_store(settings.store)
     name = store.resolve(settings.served_alias)
     ids, vectors, labels = load_all(store, name, settings.dataset)
     store.close()
@@ -114,9 +114,9 @@ def main() -> None:
         return run
 
     rows = []
-    ef_default = settings.qdrant_hnsw_ef
+    ef_default = settings.store.qdrant_hnsw_ef
     for ef in [ef_default, *args.ef]:
-        store = open_store(settings.model_copy(update={"qdrant_hnsw_ef": ef}))
+        store = open_store(settings.with_(qdrant_hnsw_ef=ef).store)
         for filtered in (False, True):
             kind = "filtered by label" if filtered else "unfiltered"
             # Ids only is like for like with the scan, which returns ids; with the payload is

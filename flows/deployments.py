@@ -31,7 +31,7 @@ def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
     """Bring the served model's collection in line with the catalog: new, changed and removed
     items only, no retraining (idempotent)."""
     settings = Settings(**(overrides or {}))
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         checkpoint = str(store.metadata(settings.served_alias)["checkpoint"])
     return index_flow(settings, model_ref(checkpoint), scan_source(settings)).points
 
@@ -42,13 +42,13 @@ def build_deployments(settings: Settings, overrides: dict[str, Any]) -> list[Run
         (
             scheduled_pipeline,
             "nightly",
-            settings.pipeline_cron,
+            settings.serve.pipeline_cron,
             "Train (or reuse a cached model), index, evaluate, gate and promote.",
         ),
         (
             scheduled_reindex,
             "reindex",
-            settings.index_cron,
+            settings.serve.index_cron,
             "Re-embed new and changed items with the served model, delete removed ones.",
         ),
     ]

@@ -34,7 +34,7 @@ class Indexed:
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
 def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
     # One open store for the whole run: the writer upserts shard after shard.
-    with alias_lock(settings.home / "locks", settings.served_alias), held_store(settings):
+    with alias_lock(settings.lock_dir, settings.served_alias), held_store(settings.store):
         collection = create_collection(settings, model, source)
         start = time.perf_counter()
         shards = plan_shards(settings, model, source, collection)
@@ -57,4 +57,6 @@ def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Inde
 
 def index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
     """Embed what the collection lacks or holds stale, delete what left the source."""
-    return _index_flow.with_options(task_runner=task_runner(settings))(settings, model, source)
+    return _index_flow.with_options(task_runner=task_runner(settings.index))(
+        settings, model, source
+    )

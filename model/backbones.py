@@ -20,7 +20,8 @@ from torchvision.models import ResNet
 from infra.errors import UserError
 from model.augment import MEAN as FMNIST_MEAN
 from model.augment import STD as FMNIST_STD
-from model.net import EmbeddingNet, EmbeddingNetConfig
+from model.configs import EmbeddingNetConfig
+from model.net import EmbeddingNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

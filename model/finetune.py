@@ -5,32 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from model.backbones import Embedder
+from model.configs import FineTuneConfig
 from model.losses import CosineClassifierLoss
 from model.train import ScalarSink
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FineTuneConfig:
-    epochs: int = 3
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    scale: float = 16.0
-    margin: float = 0.1
-    label_smoothing: float = 0.1
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

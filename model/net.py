@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass(frozen=True)
-class EmbeddingNetConfig:
-    """Architecture arguments, stored in every checkpoint so a model can be rebuilt exactly."""
-
-    embedding_dim: int = 64
-    in_channels: int = 1
-    width: int = 32
-    dropout: float = 0.1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from model.configs import EmbeddingNetConfig
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:

@@ -16,30 +16,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from model.augment import normalise, random_crop_flip, random_erase
+from model.configs import EmbeddingNetConfig, TrainConfig
 from model.data import Split
 from model.losses import CosineClassifierLoss
-from model.net import EmbeddingNet, EmbeddingNetConfig
+from model.net import EmbeddingNet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation hyperparameters; the settings module fills these from LOOKALIKE_* values."""
-
-    epochs: int = 4
-    batch_size: int = 256
-    lr: float = 4e-3
-    weight_decay: float = 5e-4
-    scale: float = 16.0
-    margin: float = 0.0
-    label_smoothing: float = 0.0
-    augment: bool = True
-    seed: int = 0
-    bf16: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class ScalarSink(Protocol):

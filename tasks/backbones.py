@@ -20,6 +20,7 @@ from infra.checkpoints import (
     save_checkpoint,
 )
 from infra.settings import Settings
+from infra.settings.sections import BackboneSettings, TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import BackboneError, Embedder, create_backbone
 from model.finetune import FineTuneConfig, finetune
@@ -37,29 +38,29 @@ def _weights_id(weights: str) -> str:
     return f"{Path(weights).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def finetune_config(settings: Settings) -> FineTuneConfig:
+def finetune_config(embedder: BackboneSettings, train: TrainSettings) -> FineTuneConfig:
     return FineTuneConfig(
-        epochs=settings.finetune_epochs,
-        batch_size=settings.finetune_batch_size,
-        lr=settings.finetune_lr,
-        scale=1.0 / settings.temperature,
-        seed=settings.seed,
+        epochs=embedder.finetune_epochs,
+        batch_size=embedder.finetune_batch_size,
+        lr=embedder.finetune_lr,
+        scale=1.0 / train.temperature,
+        seed=train.seed,
     )
 
 
 def model_key(settings: Settings, info: SourceInfo) -> str:
     """Cache key of a catalog model: backbone, weights, recipe and the catalog's contents."""
     spec: dict[str, Any] = {
-        "backbone": settings.backbone,
-        "weights": _weights_id(settings.weights),
-        "image_size": settings.image_size,
-        "mode": settings.catalog_mode,
-        "seed": settings.seed,
+        "backbone": settings.embedder.backbone,
+        "weights": _weights_id(settings.embedder.weights),
+        "image_size": settings.embedder.image_size,
+        "mode": settings.embedder.catalog_mode,
+        "seed": settings.train.seed,
     }
-    if settings.catalog_mode == "fine-tuned":
+    if settings.embedder.catalog_mode == "fine-tuned":
         spec |= {
-            "head_dim": settings.head_dim,
-            "finetune": finetune_config(settings).to_dict(),
+            "head_dim": settings.embedder.head_dim,
+            "finetune": finetune_config(settings.embedder, settings.train).to_dict(),
             "catalog": info.fingerprint,
         }
     return "catalog-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
@@ -79,32 +80,39 @@ def _ref(path: Path, net: Embedder, seconds: float, device: str, tb: str, cached
     return ModelRef(str(path), path.stem, net.embedding_dim, seconds, device, tb, cached)
 
 
-@task(name="catalog-model", task_run_name="model-{settings.backbone}")
+@task(name="catalog-model", task_run_name="model-{settings.embedder.backbone}")
 def catalog_model(settings: Settings, info: SourceInfo) -> ModelRef:
     """The backbone as configured, fine-tuned when asked; its checkpoint is reused when the
     backbone, weights, recipe and (for fine-tuning) the catalog are unchanged."""
     key = model_key(settings, info)
-    cached = None if settings.retrain else find_cached(settings.checkpoint_dir, key)
+    cached = None if settings.train.retrain else find_cached(settings.checkpoint_dir, key)
     if cached is not None:
         net = load_embedder(str(cached))
         return _ref(cached, net, 0.0, "cpu", "", cached=True)
-    fine = settings.catalog_mode == "fine-tuned"
+    fine = settings.embedder.catalog_mode == "fine-tuned"
     net = create_backbone(
-        settings.backbone,
-        settings.weights,
-        settings.image_size,
-        settings.head_dim if fine else None,
-        settings.seed,
+        settings.embedder.backbone,
+        settings.embedder.weights,
+        settings.embedder.image_size,
+        settings.embedder.head_dim if fine else None,
+        settings.train.seed,
     )
-    device = pick_device(settings.device)
-    extra: dict[str, Any] = {"weights": settings.weights, "mode": settings.catalog_mode}
+    device = pick_device(settings.train.device)
+    extra: dict[str, Any] = {
+        "weights": settings.embedder.weights,
+        "mode": settings.embedder.catalog_mode,
+    }
     seconds, tb = 0.0, ""
     if fine:
         tb_dir = new_tb_dir(settings)
         data = images(info, load_items(info), net.image_size, net.channels)
         with TensorBoardSink(tb_dir) as sink:
             result = finetune(
-                net.to(device), data, len(info.labels), finetune_config(settings), sink
+                net.to(device),
+                data,
+                len(info.labels),
+                finetune_config(settings.embedder, settings.train),
+                sink,
             )
         seconds, tb = result.seconds, str(tb_dir)
         extra |= {
@@ -117,6 +125,9 @@ def catalog_model(settings: Settings, info: SourceInfo) -> ModelRef:
     path = _save(settings, net.cpu(), extra)
     register_cached(settings.checkpoint_dir, key, path)
     task_logger(__name__).info(
-        "catalog model %s (%s, %s)", path.stem, settings.backbone, settings.catalog_mode
+        "catalog model %s (%s, %s)",
+        path.stem,
+        settings.embedder.backbone,
+        settings.embedder.catalog_mode,
     )
     return _ref(path, net, seconds, str(device), tb, cached=False)

@@ -16,7 +16,7 @@ PCA_DIM = 64
 
 def stored_vectors(settings: Settings, collection: str, split: str, n: int) -> np.ndarray:
     """The vectors the index holds for ``split``, in item order."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         out = []
         for start in range(0, n, 5000):
             ids = [point_id(settings.dataset, split, i) for i in range(start, min(start + 5000, n))]
@@ -32,7 +32,7 @@ def embedding_table(
     """Full metrics for the learned embedding, raw pixels and PCA-64 of pixels, exact search."""
     if source.kind != "fashion-mnist":
         raise ValueError("the embedding table compares against Fashion-MNIST's raw pixels only.")
-    train, test = load_splits(source.location, settings.train_limit, settings.test_limit)
+    train, test = load_splits(source.location, settings.data.train_limit, settings.data.test_limit)
     y_train, y_test = train.labels.numpy(), test.labels.numpy()
     px_train = train.images.reshape(len(train), -1).float().numpy() / 255.0
     px_test = test.images.reshape(len(test), -1).float().numpy() / 255.0

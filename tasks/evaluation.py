@@ -20,10 +20,12 @@ from infra.tensorboard import TensorBoardSink
 def evaluate_index(settings: Settings, collection: str, source: SourceInfo) -> dict[str, float]:
     """precision@1 and recall@10 of the index (none for a source without labels); for
     Fashion-MNIST, raw pixels' in the same run beside them."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         metrics = evaluation.evaluate(store, collection, settings.dataset, load_items(source))
     if source.kind == "fashion-mnist":
-        train, test = load_splits(source.location, settings.train_limit, settings.test_limit)
+        train, test = load_splits(
+            source.location, settings.data.train_limit, settings.data.test_limit
+        )
         metrics |= {f"pixels_{k}": v for k, v in pixel_baseline(train, test).items()}
     return metrics
 
@@ -33,7 +35,7 @@ def record_metrics(
     settings: Settings, model: ModelRef, collection: str, metrics: dict[str, float]
 ) -> None:
     """Add the metrics to the collection, the checkpoint and TensorBoard's hyperparameters."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         store.set_metadata(collection, {"metrics": metrics})
     if not metrics:
         return
@@ -54,5 +56,5 @@ def example_queries(
     settings: Settings, collection: str, source: SourceInfo
 ) -> list[tuple[str, list[Hit]]]:
     """'More like this' answers for three items spread over the source."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         return evaluation.examples(store, collection, load_items(source))

@@ -46,7 +46,7 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         "complete": False,
     }
     spec = indexing.collection_spec(name, model.embedding_dim, load_items(source), meta)
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         store.ensure_collection(spec)
     return name
 
@@ -57,9 +57,9 @@ def plan_shards(
 ) -> list[list[int]]:
     """Delete items gone from the source; return the positions to embed, in shards."""
     items = load_items(source)
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         target = _target(settings, store, collection, source, model)
-        plan = indexing.plan(target, settings.index_shard_size)
+        plan = indexing.plan(target, settings.index.index_shard_size)
     task_logger(__name__).info(
         "%s: %d to embed, %d up to date, %d removed",
         collection,
@@ -75,13 +75,13 @@ def embed_shard(
     settings: Settings, model: ModelRef, source: SourceInfo, positions: list[int]
 ) -> str:
     """Embed the items at ``positions`` into a shard file; return its path."""
-    net = load_embedder(model.checkpoint, pick_device(settings.device))
+    net = load_embedder(model.checkpoint, pick_device(settings.train.device))
     items = load_items(source)
     data = images(source, [items[p] for p in positions], net.image_size, net.channels)
     seconds: dict[str, float] = {}
     # Items held in memory (Fashion-MNIST) need no reader process; files are decoded in one.
-    workers = settings.loader_workers if source.kind == "files" else 0
-    batch = settings.embed_batch_size or net.batch_size
+    workers = settings.index.loader_workers if source.kind == "files" else 0
+    batch = settings.index.embed_batch_size or net.batch_size
     batches = iter_dataset_embeddings(net, data, batch, workers, seconds)
     vectors = np.concatenate([v for _, v in batches])
     task_logger(__name__).info(
@@ -101,9 +101,9 @@ def upsert_shard(
     settings: Settings, model: ModelRef, source: SourceInfo, path: str, collection: str
 ) -> int:
     """Upsert one shard file, then delete it; return the points written."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         target = _target(settings, store, collection, source, model)
-        done = indexing.upsert_shard(target, path, settings.upsert_batch_size)
+        done = indexing.upsert_shard(target, path, settings.index.upsert_batch_size)
     task_logger(__name__).info("upserted %d points into %s", done, collection)
     return done
 
@@ -113,5 +113,5 @@ def finalize_collection(
     settings: Settings, collection: str, expected: int, upsert_seconds: float = 0.0
 ) -> int:
     """Flush and build the index, check the count, mark it complete; return the count."""
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         return indexing.finalize(store, collection, expected, upsert_seconds)

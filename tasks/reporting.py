@@ -21,7 +21,7 @@ def publish_report(settings: Settings, summary: RunSummary) -> Path:
     ``report.md`` and ``examples.png`` in the run folder. Returns the report's path."""
     served: dict[str, float] = {}
     if summary.decision.previous and summary.decision.previous != summary.collection:
-        with open_store(settings) as store:
+        with open_store(settings.store) as store:
             served = store.metadata(summary.decision.previous).get("metrics", {})
     run_dir = settings.runs_dir / settings.dataset / summary.model.model_version
     run_dir.mkdir(parents=True, exist_ok=True)

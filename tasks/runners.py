@@ -6,24 +6,25 @@ from typing import Any
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from infra.settings import Settings
+from infra.errors import UserError
+from infra.settings.sections import IndexSettings
 
 
-def task_runner(settings: Settings) -> Any:
+def task_runner(index: IndexSettings) -> Any:
     """Threads in this process by default; prefect-dask's DaskTaskRunner when asked for."""
-    if settings.task_runner == "threads":
-        return ThreadPoolTaskRunner(max_workers=settings.index_workers)
+    if index.task_runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=index.index_workers)
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError as exc:
-        raise ValueError(
+        raise UserError(
             "LOOKALIKE_TASK_RUNNER=dask needs prefect-dask: pip install 'lookalike[dask]'."
         ) from exc
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
+    if index.dask_address:
+        return DaskTaskRunner(address=index.dask_address)
     # One thread per worker process: torch already uses the cores it is given.
     kwargs: dict[str, Any] = {
-        "n_workers": settings.index_workers,
+        "n_workers": index.index_workers,
         "threads_per_worker": 1,
         "processes": True,
         "env": api_env(),

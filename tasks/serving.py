@@ -15,11 +15,17 @@ from tasks.logs import task_logger
 def promote_index(settings: Settings, collection: str, gated: bool = True) -> Decision:
     """Promote through the quality gate. A catalog without labels has nothing to gate on
     (``gated=False``): its new index is served as soon as it is complete."""
-    floor = settings.catalog_min_precision_at_1 if settings.catalog else settings.min_precision_at_1
+    floor = (
+        settings.gate.catalog_min_precision_at_1
+        if settings.data.catalog
+        else settings.gate.min_precision_at_1
+    )
     alias = settings.served_alias
-    with alias_lock(settings.home / "locks", alias), open_store(settings) as store:
+    with alias_lock(settings.lock_dir, alias), open_store(settings.store) as store:
         if gated:
-            decision = promote_if_better(store, alias, collection, floor, settings.max_regression)
+            decision = promote_if_better(
+                store, alias, collection, floor, settings.gate.max_regression
+            )
         else:
             previous = store.aliases().get(alias)
             store.set_alias(alias, collection)

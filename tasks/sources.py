@@ -15,16 +15,16 @@ from tasks.logs import task_logger
 def scan_source(settings: Settings) -> SourceInfo:
     """The configured catalog's items, checked, in a file; what was left out, and why."""
     out = settings.runs_dir / "catalogs" / settings.dataset
-    if settings.catalog is not None:
-        info = scan_files(settings.catalog, out)
+    if settings.data.catalog is not None:
+        info = scan_files(settings.data.catalog, out)
     else:
         root = resolve_root(
-            settings.data_root,
+            settings.data.data_root,
             settings.data_dir,
-            settings.debian_data_dir,
-            download=settings.download,
+            settings.data.debian_data_dir,
+            download=settings.data.download,
         )
-        info = scan_fashion_mnist(root, settings.train_limit, settings.test_limit, out)
+        info = scan_fashion_mnist(root, settings.data.train_limit, settings.data.test_limit, out)
     log = task_logger(__name__)
     log.info("%s: %d items to index, %d left out", info.description, info.count, len(info.problems))
     for p in info.problems:

@@ -25,45 +25,47 @@ from infra.checkpoints import (
     save_partial,
 )
 from infra.settings import Settings
+from infra.settings.sections import TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import Embedder, embedding_dim, from_checkpoint
+from model.configs import EmbeddingNetConfig, TrainConfig
 from model.data import Split
 from model.embed import embed_all
 from model.labels import LABEL_NAMES
-from model.net import EmbeddingNet, EmbeddingNetConfig
-from model.train import TrainConfig, TrainResult, TrainState, pick_device, train
+from model.net import EmbeddingNet
+from model.train import TrainResult, TrainState, pick_device, train
 from tasks.logs import task_logger
 
 
-def net_config(settings: Settings) -> EmbeddingNetConfig:
-    return EmbeddingNetConfig(embedding_dim=settings.embedding_dim, width=settings.width)
+def net_config(train: TrainSettings) -> EmbeddingNetConfig:
+    return EmbeddingNetConfig(embedding_dim=train.embedding_dim, width=train.width)
 
 
-def train_config(settings: Settings) -> TrainConfig:
+def train_config(train: TrainSettings) -> TrainConfig:
     return TrainConfig(
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        lr=settings.lr,
-        weight_decay=settings.weight_decay,
-        scale=1.0 / settings.temperature,
-        margin=settings.margin,
-        label_smoothing=settings.label_smoothing,
-        augment=settings.augment,
-        seed=settings.seed,
-        bf16=settings.bf16,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        scale=1.0 / train.temperature,
+        margin=train.margin,
+        label_smoothing=train.label_smoothing,
+        augment=train.augment,
+        seed=train.seed,
+        bf16=train.bf16,
     )
 
 
 def public_config(settings: Settings) -> dict[str, Any]:
     """The full config for a checkpoint, secrets left out."""
-    return settings.model_dump(mode="json", exclude={"qdrant_api_key"})
+    return settings.public()
 
 
-def training_key(settings: Settings, fingerprint: str) -> str:
+def training_key(train: TrainSettings, fingerprint: str) -> str:
     """Cache key of a training run: architecture, recipe and data, never tensors."""
     spec = {
-        "net": net_config(settings).to_dict(),
-        "train": train_config(settings).to_dict(),
+        "net": net_config(train).to_dict(),
+        "train": train_config(train).to_dict(),
         "data": fingerprint,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
@@ -101,19 +103,21 @@ def train_model(settings: Settings, data: SourceInfo) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory.
 
     A checkpoint trained with the same architecture, recipe and data is reused unless
-    ``settings.retrain`` is set.
+    ``settings.train.retrain`` is set.
     """
-    key = training_key(settings, data.fingerprint)
-    cached = None if settings.retrain else find_cached(settings.checkpoint_dir, key)
+    key = training_key(settings.train, data.fingerprint)
+    cached = None if settings.train.retrain else find_cached(settings.checkpoint_dir, key)
     if cached is not None:
         task_logger(__name__).info("reusing %s: same config and data (--retrain to train)", cached)
         return replace(model_ref(str(cached)), cached=True)
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
-    device = pick_device(settings.device)
-    train_split, test_split = load_splits(data.location, settings.train_limit, settings.test_limit)
+    if settings.train.num_threads:
+        torch.set_num_threads(settings.train.num_threads)
+    device = pick_device(settings.train.device)
+    train_split, test_split = load_splits(
+        data.location, settings.data.train_limit, settings.data.test_limit
+    )
     partial = settings.checkpoint_dir / f"partial-{key}.pt"
-    saved = load_partial(partial) if settings.resume and not settings.retrain else None
+    saved = load_partial(partial) if settings.train.resume and not settings.train.retrain else None
     resume = (
         TrainState(**{k: v for k, v in saved.items() if k != "tensorboard_dir"}) if saved else None
     )
@@ -125,20 +129,20 @@ def train_model(settings: Settings, data: SourceInfo) -> ModelRef:
     with TensorBoardSink(tb_dir) as sink:
         result = train(
             train_split,
-            net_config(settings),
-            train_config(settings),
+            net_config(settings.train),
+            train_config(settings.train),
             device,
             sink=sink,
             on_epoch_end=keep,
             progress=settings.progress,
             resume=resume,
         )
-        write_projector(sink, result.model, test_split, settings.projector_sample)
+        write_projector(sink, result.model, test_split, settings.train.projector_sample)
     path = save_trained(settings, result, data.fingerprint, tb_dir)
     register_cached(settings.checkpoint_dir, key, path)
     partial.unlink(missing_ok=True)
     return ModelRef(
-        str(path), path.stem, settings.embedding_dim, result.seconds, str(device), str(tb_dir)
+        str(path), path.stem, settings.train.embedding_dim, result.seconds, str(device), str(tb_dir)
     )
 
 
@@ -151,14 +155,14 @@ def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_d
             "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
             "head_state_dict": {k: v.cpu() for k, v in result.head.state_dict().items()},
             "model_args": result.model.config.to_dict(),
-            "train_config": train_config(settings).to_dict(),
+            "train_config": train_config(settings.train).to_dict(),
             "config": public_config(settings),
             "data_fingerprint": fingerprint,
             "history": result.history,
             "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
             "train_seconds": result.seconds,
             "tensorboard_dir": str(tb_dir),
-            "cache_key": training_key(settings, fingerprint),
+            "cache_key": training_key(settings.train, fingerprint),
         },
     )
 

@@ -20,10 +20,10 @@ def data_root() -> Path:
     settings = Settings()
     try:
         return resolve_root(
-            settings.data_root,
+            settings.data.data_root,
             settings.data_dir,
-            settings.debian_data_dir,
-            download=settings.download,
+            settings.data.debian_data_dir,
+            download=settings.data.download,
         )
     except DatasetNotFoundError as exc:
         pytest.skip(f"Fashion-MNIST is not available, so `lookalike run` could not run: {exc}")
@@ -35,7 +35,8 @@ def random_checkpoint(directory: Path, seed: int = 0, width: int = 8) -> str:
     import torch
 
     from infra.checkpoints import save_checkpoint
-    from model.net import EmbeddingNet, EmbeddingNetConfig
+    from model.configs import EmbeddingNetConfig
+    from model.net import EmbeddingNet
 
     torch.manual_seed(seed)
     net = EmbeddingNet(EmbeddingNetConfig(width=width))

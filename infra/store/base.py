@@ -128,7 +128,7 @@ class Closing:
 class VectorStore(Protocol):
     """What model code and flows may ask of a vector store. Cosine distance throughout.
 
-    A store is a context manager: ``with open_store(settings) as store:``."""
+    A store is a context manager: ``with open_store(settings.store) as store:``."""
 
     backend: str
 

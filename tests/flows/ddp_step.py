@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from model.configs import EmbeddingNetConfig, TrainConfig
 from model.data import Split
-from model.net import EmbeddingNet, EmbeddingNetConfig
-from model.train import TrainConfig, TrainState, train
+from model.net import EmbeddingNet
+from model.train import TrainState, train
 
 NET = EmbeddingNetConfig(embedding_dim=16, width=4, dropout=0.0)
 BATCH = 64

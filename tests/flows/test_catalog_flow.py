@@ -57,7 +57,7 @@ def test_everything_good_is_indexed_and_exactly_the_bad_files_reported(
     text = next(report).read_text()
     for name in sample.bad:
         assert name in text
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         assert store.resolve(settings.served_alias) == summary.collection
         assert store.count(summary.collection) == N
@@ -71,7 +71,7 @@ def test_payload_attributes_are_typed_and_filterable(
     shelf: tuple[Settings, RunSummary],
 ) -> None:
     settings, _ = shelf
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         winter = [Condition.equals("season", "winter")]
         hits = similar_to_item(
@@ -174,7 +174,7 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     # Exactly the five new items and the one whose file changed; the ten gone are deleted.
     assert second.collection == first.collection and second.points == 55
     assert second.embedded == 6
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         ids = store.find_ids(second.collection, [Condition.equals("split", SPLIT)], limit=1000)
         items = {p["item_id"] for p in store.payloads(second.collection, ids).values()}
@@ -235,7 +235,7 @@ def test_a_plain_class_tree_without_manifest(
     assert sorted(Path(p.path).name for p in summary.source.problems) == bad
     assert summary.points == 41 and "dup" in summary.source.labels
     assert "broken" not in summary.source.labels  # a folder of bad files labels nothing
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         pid = point_id(settings.dataset, SPLIT, "dup/again")
         assert store.payloads(summary.collection, [pid])[pid]["label_name"] == "dup"

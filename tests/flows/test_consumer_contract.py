@@ -40,7 +40,7 @@ def test_readme_snippet_queries_the_alias(data_root: Path, tmp_path: Path) -> No
     model = model_ref(random_checkpoint(settings.checkpoint_dir))
     indexed = index_flow(settings, model, scan_source(settings))
     assert indexed.points == 360
-    store = open_store(settings)
+    store = open_store(settings.store)
     store.set_alias(settings.served_alias, indexed.collection)
     assert isinstance(store, ServerStore)
 

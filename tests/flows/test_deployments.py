@@ -15,6 +15,6 @@ def test_serve_builds_two_scheduled_deployments(make_settings: Callable[..., Set
     nightly, reindex = build_deployments(settings, overrides)
     assert nightly.name == "nightly" and reindex.name == "reindex"
     assert nightly.schedules[0].schedule.cron == "*/5 * * * *"
-    assert reindex.schedules[0].schedule.cron == settings.index_cron
+    assert reindex.schedules[0].schedule.cron == settings.serve.index_cron
     assert nightly.parameters == {"overrides": overrides}
     assert nightly.concurrency_limit == 1 and reindex.concurrency_limit == 1

@@ -43,7 +43,7 @@ def test_the_collection_holds_exactly_the_slice(run: tuple[Settings, RunSummary]
     assert summary.points == TRAIN + TEST
     assert summary.collection == f"fashion-mnist-{summary.model.model_version}"
     assert summary.decision.promoted
-    store = open_store(settings)
+    store = open_store(settings.store)
     try:
         assert store.resolve(settings.served_alias) == summary.collection
         served = settings.served_alias
@@ -157,17 +157,17 @@ def test_projector_files_agree_with_the_sample(run: tuple[Settings, RunSummary])
     assert "sprite" in config and "metadata.tsv" in config
     metadata = next(tb.glob("**/metadata.tsv")).read_text().splitlines()
     assert metadata[0].split("\t") == ["label_name", "split", "item_id"]
-    assert len(metadata) - 1 == min(settings.projector_sample, TEST)
+    assert len(metadata) - 1 == min(settings.train.projector_sample, TEST)
     assert next(tb.glob("**/sprite.png")).stat().st_size > 0
     tensors = next(tb.glob("**/tensors.tsv")).read_text().splitlines()
-    assert len(tensors) == min(settings.projector_sample, TEST)
+    assert len(tensors) == min(settings.train.projector_sample, TEST)
 
 
 def test_cli_evaluate_prints_the_embedding_table(
     run: tuple[Settings, RunSummary], capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings, _ = run
-    home = ["--home", str(settings.home), "--data-root", str(settings.data_root)]
+    home = ["--home", str(settings.home), "--data-root", str(settings.data.data_root)]
     limits = ["--train-limit", str(TRAIN), "--test-limit", str(TEST)]
     assert main(["evaluate", *home, *limits]) == 0
     out = capsys.readouterr().out

@@ -83,13 +83,13 @@ def test_a_killed_run_resumes_without_duplicates(data_root: Path, tmp_path: Path
     settings = Settings(home=tmp_path)
     alias = settings.served_alias
     _run(_env(tmp_path, data_root, seed=0))  # a served index from an earlier model
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         old = store.resolve(alias)
 
     children = _run_and_kill(_env(tmp_path, data_root, seed=1), after_shards=3)
     assert children, "the run started no temporary Prefect server"
     assert _gone(children), "processes of the killed run (its Prefect server) outlived it"
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         new = next(c for c in store.list_collections() if c != old)
         written = store.count(new)
         assert store.metadata(new)["complete"] is False
@@ -98,7 +98,7 @@ def test_a_killed_run_resumes_without_duplicates(data_root: Path, tmp_path: Path
 
     out = _run(_env(tmp_path, data_root, seed=1))
     assert f"{TRAIN + TEST} points, {TRAIN + TEST - written} embedded by this run" in out.stdout
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         assert store.resolve(alias) == new
         ids = store.find_ids(new, [], limit=10 * (TRAIN + TEST))
         items = [p["item_id"] for p in store.payloads(new, ids).values()]

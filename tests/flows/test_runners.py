@@ -39,7 +39,7 @@ def _index(home: Path, data_root: Path, checkpoint: str, **runner: object) -> di
         for s, n in (("train", 600), ("test", 200))
         for i in range(n)
     ]
-    with open_store(settings) as store:
+    with open_store(settings.store) as store:
         return store.vectors(indexed.collection, ids)
 
 

@@ -19,12 +19,12 @@ def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Pa
     again = train_model.fn(settings, data)
     assert again.cached and again.model_version == first.model_version
 
-    forced = train_model.fn(settings.model_copy(update={"retrain": True}), data)
+    forced = train_model.fn(settings.with_(retrain=True), data)
     assert not forced.cached
     # Same seed, same data, same CPU: training is deterministic, so the version repeats.
     assert forced.model_version == first.model_version
 
-    other = settings.model_copy(update={"seed": 1})
+    other = settings.with_(seed=1)
     assert not train_model.fn(other, data).cached
     smaller = Settings(**{**base, "train_limit": 256}, epochs=1, width=4, progress=False)
     assert not train_model.fn(smaller, scan_source.fn(smaller)).cached
@@ -57,15 +57,15 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
     # Home b: a run that "dies" after epoch 1, leaving the state the task saves each epoch.
     b = settings_in(tmp_path / "b")
     data = scan_source.fn(b)
-    train_split, _ = load_splits(data.location, b.train_limit, b.test_limit)
-    partial = b.checkpoint_dir / f"partial-{training_key(b, data.fingerprint)}.pt"
+    train_split, _ = load_splits(data.location, b.data.train_limit, b.data.test_limit)
+    partial = b.checkpoint_dir / f"partial-{training_key(b.train, data.fingerprint)}.pt"
     # Its epoch comes from another seed, so a run that ignored the saved state (and trained
     # from scratch, deterministically) would end exactly like the straight run.
     one_epoch: list[TrainState] = []
     train(
         train_split,
-        net_config(b),
-        replace(train_config(b), seed=1),
+        net_config(b.train),
+        replace(train_config(b.train), seed=1),
         pick_device("cpu"),
         on_epoch_end=one_epoch.append,
         progress=False,

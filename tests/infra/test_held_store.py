@@ -15,8 +15,8 @@ def test_held_store_is_shared_inside_and_released_after(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings()
-    with held_store(settings):
-        first = open_store(settings)
+    with held_store(settings.store):
+        first = open_store(settings.store)
         first.ensure_collection(CollectionSpec("items", 4))
         first.upsert(
             "items",
@@ -27,11 +27,11 @@ def test_held_store_is_shared_inside_and_released_after(
             ),
         )
         first.close()  # only flushes while held
-        second = open_store(settings)
+        second = open_store(settings.store)
         assert second is first
         assert second.count("items") == 1
     # Released: a new store (another process, in production) can open the collection.
-    after = open_store(settings)
+    after = open_store(settings.store)
     try:
         assert after is not first and after.count("items") == 1
     finally:

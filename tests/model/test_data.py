@@ -23,11 +23,11 @@ from model.data import (
 def gz_dir(data_root: Path) -> Path:
     """A folder holding the four published .gz files, wherever the run found them."""
     settings = Settings()
-    configured = [settings.data_root / "FashionMNIST" / "raw", settings.data_root]
+    configured = [settings.data.data_root / "FashionMNIST" / "raw", settings.data.data_root]
     for folder in (
-        *(configured if settings.data_root else []),
+        *(configured if settings.data.data_root else []),
         data_root / "FashionMNIST" / "raw",
-        settings.debian_data_dir,
+        settings.data.debian_data_dir,
         settings.data_dir / "FashionMNIST" / "raw",
     ):
         if all((folder / f"{name}.gz").is_file() for name in RAW_MD5):

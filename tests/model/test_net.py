@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from infra.checkpoints import CheckpointError, load_checkpoint, model_version, save_checkpoint
+from model.configs import EmbeddingNetConfig
 from model.embed import embed_all
-from model.net import EmbeddingNet, EmbeddingNetConfig, build_model
+from model.net import EmbeddingNet, build_model
 
 
 def _images(n: int = 16) -> torch.Tensor:

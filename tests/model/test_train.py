@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from model.configs import EmbeddingNetConfig, TrainConfig
 from model.data import Split
 from model.embed import embed_all
-from model.net import EmbeddingNetConfig
-from model.train import TrainConfig, TrainState, train
+from model.train import TrainState, train
 
 NET = EmbeddingNetConfig(embedding_dim=16, width=4, dropout=0.1)
 
