@@ -38,6 +38,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.embeddings
 	$(BIN)/python -m benchmarks.precision
 	$(BIN)/python -m benchmarks.catalog
+	$(BIN)/python -m benchmarks.cli
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

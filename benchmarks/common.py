@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> dict[str, Any]:
+    import torch  # here, so a benchmark of process start-up can import this module first
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
