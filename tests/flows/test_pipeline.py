@@ -191,7 +191,7 @@ def test_run_publishes_artifacts_and_the_example_grid(run: tuple[Settings, RunSu
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys))
         )
     assert {a.key for a in found} == set(keys)
-    report = next(a for a in found if a.key == "lookalike-run-report")
-    assert summary.model.model_version in str(report.data)
+    reports = [str(a.data) for a in found if a.key == "lookalike-run-report"]
+    assert any(f"model `{summary.model.model_version}`" in r for r in reports)
     png = settings.runs_dir / settings.dataset / summary.model.model_version / "examples.png"
     assert Image.open(png).size == (84 * 6 + 8, 84 * 3)  # 3x Fashion-MNIST thumbnails
