@@ -18,9 +18,9 @@ from infra.indexes import find_version
 from infra.settings import Settings
 from infra.store import open_store
 from model.data import resolve_root
+from model.runs import model_ref
 from tasks.serving import promote_index
 from tasks.sources import scan_source
-from tasks.training import model_ref
 
 
 def _index_build(args: argparse.Namespace, settings: Settings) -> None:

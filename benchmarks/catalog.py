@@ -18,8 +18,8 @@ from benchmarks.indexing import bare_forward, end_to_end
 from catalogs.sample import write_sample_catalog
 from infra.settings import Settings
 from model.data import load_split, resolve_root
-from tasks.backbones import catalog_model
 from tasks.sources import scan_source
+from tasks.training import catalog_model
 
 
 def main() -> None:

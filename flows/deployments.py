@@ -16,8 +16,8 @@ from flows.index import index_flow
 from flows.pipeline import pipeline
 from infra.settings import Settings
 from infra.store import open_store
+from model.runs import model_ref
 from tasks.sources import scan_source
-from tasks.training import model_ref
 
 
 @flow(name="scheduled-pipeline", flow_run_name="scheduled-pipeline")

@@ -8,9 +8,8 @@ from prefect import flow
 from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
-from tasks.backbones import catalog_model
 from tasks.sources import scan_source
-from tasks.training import train_model
+from tasks.training import catalog_model, train_model
 
 
 @flow(name="train", flow_run_name="train-{settings.dataset}")

@@ -18,9 +18,9 @@ from infra.checkpoints import ModelRef
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
+from model.runs import load_embedder
 from model.train import pick_device
 from tasks.logs import task_logger
-from tasks.training import load_embedder
 
 
 def _target(

@@ -12,7 +12,7 @@ from catalogs.scan import load_items
 from infra.reports import RunSummary, example_grid, markdown
 from infra.settings import Settings
 from infra.store import open_store
-from tasks.training import public_config
+from model.runs import public_config
 
 
 @task(name="publish-report")

@@ -13,8 +13,8 @@ from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store
 from infra.store.server import ServerStore
+from model.runs import model_ref
 from tasks.sources import scan_source
-from tasks.training import model_ref
 from tests.conftest import random_checkpoint
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -14,8 +14,8 @@ import pytest
 from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store, point_id
+from model.runs import model_ref
 from tasks.sources import scan_source
-from tasks.training import model_ref
 from tests.conftest import random_checkpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]

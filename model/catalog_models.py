@@ -1,14 +1,15 @@
-"""Backbone task: the model that embeds a catalog of product photos (a backbone off the shelf,
-or fine-tuned on the catalog labels)."""
+"""The model that embeds a catalog of product photos: a backbone off the shelf, or fine-tuned on
+the catalog labels, cached by backbone, weights, recipe and (fine-tuned) the catalog.
+
+Plain functions: ``tasks.training`` wraps them as Prefect tasks."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
-
-from prefect import task
 
 from catalogs.base import SourceInfo
 from catalogs.scan import images, load_items
@@ -24,9 +25,10 @@ from infra.settings.sections import BackboneSettings, TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import BackboneError, Embedder, create_backbone
 from model.finetune import FineTuneConfig, finetune
+from model.runs import load_embedder, new_tb_dir, public_config
 from model.train import pick_device
-from tasks.logs import task_logger
-from tasks.training import load_embedder, new_tb_dir, public_config
+
+log = logging.getLogger(__name__)
 
 
 def _weights_id(weights: str) -> str:
@@ -80,7 +82,6 @@ def _ref(path: Path, net: Embedder, seconds: float, device: str, tb: str, cached
     return ModelRef(str(path), path.stem, net.embedding_dim, seconds, device, tb, cached)
 
 
-@task(name="catalog-model", task_run_name="model-{settings.embedder.backbone}")
 def catalog_model(settings: Settings, info: SourceInfo) -> ModelRef:
     """The backbone as configured, fine-tuned when asked; its checkpoint is reused when the
     backbone, weights, recipe and (for fine-tuning) the catalog are unchanged."""
@@ -124,7 +125,7 @@ def catalog_model(settings: Settings, info: SourceInfo) -> ModelRef:
         }
     path = _save(settings, net.cpu(), extra)
     register_cached(settings.checkpoint_dir, key, path)
-    task_logger(__name__).info(
+    log.info(
         "catalog model %s (%s, %s)",
         path.stem,
         settings.embedder.backbone,

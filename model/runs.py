@@ -1,0 +1,183 @@
+"""A training run of the Fashion-MNIST network, as the pipeline runs it: reuse a cached
+checkpoint, resume an interrupted run, write curves, the projector and the checkpoint.
+
+Plain functions: ``tasks.training`` wraps them as Prefect tasks."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from catalogs.base import SourceInfo
+from catalogs.fashion_mnist import load_splits
+from infra.checkpoints import (
+    ModelRef,
+    find_cached,
+    load_checkpoint,
+    load_partial,
+    register_cached,
+    save_checkpoint,
+    save_partial,
+)
+from infra.settings import Settings
+from infra.settings.sections import TrainSettings
+from infra.tensorboard import TensorBoardSink
+from model.backbones import Embedder, embedding_dim, from_checkpoint
+from model.configs import EmbeddingNetConfig, TrainConfig
+from model.data import Split
+from model.embed import embed_all
+from model.labels import LABEL_NAMES
+from model.net import EmbeddingNet
+from model.train import TrainResult, TrainState, pick_device, train
+
+log = logging.getLogger(__name__)
+
+
+def net_config(train: TrainSettings) -> EmbeddingNetConfig:
+    return EmbeddingNetConfig(embedding_dim=train.embedding_dim, width=train.width)
+
+
+def train_config(train: TrainSettings) -> TrainConfig:
+    return TrainConfig(
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        lr=train.lr,
+        weight_decay=train.weight_decay,
+        scale=1.0 / train.temperature,
+        margin=train.margin,
+        label_smoothing=train.label_smoothing,
+        augment=train.augment,
+        seed=train.seed,
+        bf16=train.bf16,
+    )
+
+
+def public_config(settings: Settings) -> dict[str, Any]:
+    """The full config for a checkpoint, secrets left out."""
+    return settings.public()
+
+
+def training_key(train: TrainSettings, fingerprint: str) -> str:
+    """Cache key of a training run: architecture, recipe and data, never tensors."""
+    spec = {
+        "net": net_config(train).to_dict(),
+        "train": train_config(train).to_dict(),
+        "data": fingerprint,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_embedder(checkpoint: str, device: torch.device | None = None) -> Embedder:
+    """Any checkpoint's model (trained here or a catalog backbone), in eval mode, loaded once
+    per process and device."""
+    return _load(checkpoint, str(device or torch.device("cpu")))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(checkpoint: str, device: str) -> Embedder:
+    return from_checkpoint(load_checkpoint(Path(checkpoint))).to(torch.device(device))
+
+
+def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n: int) -> int:
+    """Put the first ``n`` items of ``split`` in TensorBoard's projector; return how many."""
+    part = split.head(n) if n else None
+    if part is None or len(part) == 0:
+        return 0
+    vectors = torch.from_numpy(embed_all(model, part.images))
+    thumbs = part.images[:, None].float() / 255.0
+    meta = [[LABEL_NAMES[int(y)], part.name, f"{part.name}-{i}"] for i, y in enumerate(part.labels)]
+    sink.projector(vectors, thumbs, meta, ["label_name", "split", "item_id"], "items")
+    return len(part)
+
+
+def new_tb_dir(settings: Settings) -> Path:
+    return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def train_fashion_mnist(settings: Settings, data: SourceInfo) -> ModelRef:
+    """Train the embedding network and save a checkpoint under the checkpoint directory.
+
+    A checkpoint trained with the same architecture, recipe and data is reused unless
+    ``settings.train.retrain`` is set.
+    """
+    key = training_key(settings.train, data.fingerprint)
+    cached = None if settings.train.retrain else find_cached(settings.checkpoint_dir, key)
+    if cached is not None:
+        log.info("reusing %s: same config and data (--retrain to train)", cached)
+        return replace(model_ref(str(cached)), cached=True)
+    if settings.train.num_threads:
+        torch.set_num_threads(settings.train.num_threads)
+    device = pick_device(settings.train.device)
+    train_split, test_split = load_splits(
+        data.location, settings.data.train_limit, settings.data.test_limit
+    )
+    partial = settings.checkpoint_dir / f"partial-{key}.pt"
+    saved = load_partial(partial) if settings.train.resume and not settings.train.retrain else None
+    resume = (
+        TrainState(**{k: v for k, v in saved.items() if k != "tensorboard_dir"}) if saved else None
+    )
+    tb_dir = Path(saved["tensorboard_dir"]) if saved else new_tb_dir(settings)
+
+    def keep(state: TrainState) -> None:
+        save_partial(partial, {**state.to_dict(), "tensorboard_dir": str(tb_dir)})
+
+    with TensorBoardSink(tb_dir) as sink:
+        result = train(
+            train_split,
+            net_config(settings.train),
+            train_config(settings.train),
+            device,
+            sink=sink,
+            on_epoch_end=keep,
+            progress=settings.progress,
+            resume=resume,
+        )
+        write_projector(sink, result.model, test_split, settings.train.projector_sample)
+    path = save_trained(settings, result, data.fingerprint, tb_dir)
+    register_cached(settings.checkpoint_dir, key, path)
+    partial.unlink(missing_ok=True)
+    return ModelRef(
+        str(path), path.stem, settings.train.embedding_dim, result.seconds, str(device), str(tb_dir)
+    )
+
+
+def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_dir: Path) -> Path:
+    """Write the checkpoint of a finished training run; return its path."""
+    last = result.history[-1] if result.history else {}
+    return save_checkpoint(
+        settings.checkpoint_dir,
+        {
+            "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
+            "head_state_dict": {k: v.cpu() for k, v in result.head.state_dict().items()},
+            "model_args": result.model.config.to_dict(),
+            "train_config": train_config(settings.train).to_dict(),
+            "config": public_config(settings),
+            "data_fingerprint": fingerprint,
+            "history": result.history,
+            "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
+            "train_seconds": result.seconds,
+            "tensorboard_dir": str(tb_dir),
+            "cache_key": training_key(settings.train, fingerprint),
+        },
+    )
+
+
+def model_ref(checkpoint: str) -> ModelRef:
+    """A :class:`ModelRef` for any existing checkpoint file."""
+    payload = load_checkpoint(Path(checkpoint))
+    return ModelRef(
+        checkpoint=checkpoint,
+        model_version=payload["model_version"],
+        embedding_dim=embedding_dim(payload),
+        train_seconds=float(payload.get("train_seconds", 0.0)),
+        device="cpu",
+        tensorboard_dir=str(payload.get("tensorboard_dir", "")),
+    )
