@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.common import write
 from infra.settings import Settings
-from infra.store import Condition, VectorStore, open_store, point_id
+from infra.store import Condition, Search, VectorStore, open_store, point_id
 
 K = 10
 
@@ -94,9 +94,8 @@ def main() -> None:
     ) -> Callable[[int], list[str]]:
         def run(q: int) -> list[str]:
             where = [Condition.equals("label", int(qlabels[q]))] if filtered else []
-            hits = store.query(
-                name, vectors[queries[q]][None], K, where=where, with_payload=payload
-            )
+            search = Search(K, where, with_payload=payload)
+            hits = store.query(name, vectors[queries[q]][None], search)
             return [h.id for h in hits[0]]
 
         return run

@@ -15,7 +15,7 @@ import numpy as np
 from catalogs.base import Item
 from infra.indexing import point_ids
 from infra.query import QueryOptions, similar_to_item
-from infra.store.base import Condition, Hit, VectorStore
+from infra.store.base import Condition, Hit, Search, VectorStore
 from model.metrics import retrieval_metrics
 
 K = 10
@@ -60,9 +60,8 @@ def neighbour_labels(
         missing = [i for i in chunk if i not in vectors]
         if missing:
             raise RuntimeError(f"{len(missing)} query items are missing from {collection!r}")
-        hits = store.query(
-            collection, np.stack([vectors[i] for i in chunk]), k + 1, index, exact=True
-        )
+        queries = np.stack([vectors[i] for i in chunk])
+        hits = store.query(collection, queries, Search(k + 1, index, exact=True))
         for pid, row in zip(chunk, hits, strict=True):
             others = [h for h in row if h.id != pid][:k]
             query_labels.append(int(payloads[pid]["label"]))

@@ -8,7 +8,16 @@ from typing import Literal
 
 import numpy as np
 
-from infra.store.base import MAX_K, Condition, Hit, Scalar, StoreError, VectorStore, check_k
+from infra.store.base import (
+    MAX_K,
+    Condition,
+    Hit,
+    Scalar,
+    Search,
+    StoreError,
+    VectorStore,
+    check_k,
+)
 
 Strategy = Literal["average_vector", "best_score", "centroid"]
 STRATEGIES: tuple[str, ...] = ("average_vector", "best_score", "centroid")
@@ -67,6 +76,17 @@ class QueryOptions:
     def store_offset(self) -> int:
         return 0 if self.boost is not None else self.offset
 
+    def search(self, exclude_ids: Sequence[str] = ()) -> Search:
+        """What to ask the store for: the window the boost and the cap need."""
+        return Search(
+            self.fetch,
+            self.where,
+            exclude_ids,
+            self.store_offset,
+            self.score_threshold,
+            hnsw_ef=self.hnsw_ef,
+        )
+
     def finish(self, hits: list[Hit]) -> list[Hit]:
         """Boost, page and cap what the store returned."""
         if self.boost is not None:
@@ -115,17 +135,8 @@ def similar_to_vector(
     exclude_ids: Sequence[str] = (),
 ) -> list[Hit]:
     """The items nearest to one query vector."""
-    hits = store.query(
-        name,
-        vector.reshape(1, -1).astype(np.float32),
-        opts.fetch,
-        where=opts.where,
-        exclude_ids=exclude_ids,
-        offset=opts.store_offset,
-        score_threshold=opts.score_threshold,
-        hnsw_ef=opts.hnsw_ef,
-    )[0]
-    return opts.finish(hits)
+    query = vector.reshape(1, -1).astype(np.float32)
+    return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
 
 
 def similar_to_item(
@@ -162,17 +173,7 @@ def recommend(
     neg = _vectors(store, name, neg_ids) if neg_ids else np.zeros((0, pos.shape[1]), np.float32)
     examples = [*pos_ids, *neg_ids]
     if strategy == "best_score":
-        hits = store.recommend_best_score(
-            name,
-            pos,
-            neg,
-            opts.fetch,
-            opts.where,
-            examples,
-            opts.store_offset,
-            opts.score_threshold,
-        )
-        return opts.finish(hits)
+        return opts.finish(store.recommend_best_score(name, pos, neg, opts.search(examples)))
     query = pos.mean(axis=0)
     if strategy == "average_vector" and len(neg):
         query = 2 * query - neg.mean(axis=0)

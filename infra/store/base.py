@@ -88,6 +88,30 @@ class PointBatch:
 
 
 @dataclass(frozen=True)
+class Search:
+    """What one search asks for, the same on both backends.
+
+    Top-``k`` hits after skipping ``offset``, among the points matching ``where`` and not in
+    ``exclude_ids``, scoring at least ``score_threshold``. ``exact`` scans instead of walking
+    the HNSW graph (evaluation: the metric should measure the embedding, not the index's
+    approximation); ``with_payload=False`` returns ids and scores only, which saves converting
+    each hit's payload; ``hnsw_ef`` overrides the store's search beam for this request.
+    """
+
+    k: int = 10
+    where: Sequence[Condition] = ()
+    exclude_ids: Sequence[str] = ()
+    offset: int = 0
+    score_threshold: float | None = None
+    exact: bool = False
+    with_payload: bool = True
+    hnsw_ef: int | None = None
+
+    def __post_init__(self) -> None:
+        check_k(self.k, self.offset)
+
+
+@dataclass(frozen=True)
 class IndexParams:
     """HNSW build parameters, the same on both backends."""
 
@@ -178,36 +202,11 @@ class VectorStore(Protocol):
 
     def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
-    def query(
-        self,
-        name: str,
-        vectors: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
-        exact: bool = False,
-        with_payload: bool = True,
-        hnsw_ef: int | None = None,
-    ) -> list[list[Hit]]:
-        """Top-``k`` hits (after skipping ``offset``) for each row of ``vectors`` [Q, D].
-
-        ``exact`` scans instead of walking the HNSW graph: for evaluation, where the metric
-        should measure the embedding and not the index's approximation. ``with_payload=False``
-        returns ids and scores only, which saves converting each hit's payload; ``hnsw_ef``
-        overrides the store's search beam for this request."""
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
+        """The hits of ``search`` for each row of ``vectors`` [Q, D]."""
 
     def recommend_best_score(
-        self,
-        name: str,
-        positives: np.ndarray,
-        negatives: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
+        self, name: str, positives: np.ndarray, negatives: np.ndarray, search: Search
     ) -> list[Hit]:
         """Qdrant's best-score recommendation from example vectors [P, D] and [N, D]."""
 

@@ -19,10 +19,10 @@ from infra.store.base import (
     Hit,
     IndexParams,
     PointBatch,
+    Search,
     StoreError,
     check_dimension,
     check_dimension_of,
-    check_k,
     unknown_collection,
 )
 from infra.store.filters import Part, build
@@ -46,6 +46,18 @@ def _edge_part(p: Part) -> Any:
 
 def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
     return build(where, exclude_ids, _edge_part, lambda m, n: qe.Filter(must=m, must_not=n))
+
+
+def _request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> qe.QueryRequest:
+    return qe.QueryRequest(
+        limit=search.k,
+        offset=search.offset,
+        query=query,
+        filter=flt,
+        score_threshold=search.score_threshold,
+        params=params,
+        with_payload=search.with_payload,
+    )
 
 
 class EdgeStore(Closing):
@@ -230,62 +242,24 @@ class EdgeStore(Closing):
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
         return [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
 
-    def query(
-        self,
-        name: str,
-        vectors: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
-        exact: bool = False,
-        with_payload: bool = True,
-        hnsw_ef: int | None = None,
-    ) -> list[list[Hit]]:
-        check_k(k, offset)
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
-        flt = edge_filter(where, exclude_ids)
-        ef = hnsw_ef or self.index.hnsw_ef
-        params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else ef)
-        requests = [
-            qe.QueryRequest(
-                limit=k,
-                offset=offset,
-                query=qe.Query.Nearest(v.tolist()),
-                filter=flt,
-                score_threshold=score_threshold,
-                params=params,
-                with_payload=with_payload,
-            )
-            for v in vectors
-        ]
+        flt = edge_filter(search.where, search.exclude_ids)
+        ef = None if search.exact else search.hnsw_ef or self.index.hnsw_ef
+        params = qe.SearchParams(exact=search.exact, hnsw_ef=ef)
+        requests = [_request(search, qe.Query.Nearest(v.tolist()), flt, params) for v in vectors]
         return self._run(name, requests)
 
     def recommend_best_score(
-        self,
-        name: str,
-        positives: np.ndarray,
-        negatives: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
+        self, name: str, positives: np.ndarray, negatives: np.ndarray, search: Search
     ) -> list[Hit]:
-        check_k(k, offset)
         dim = self.dimension(name)
         check_dimension(name, dim, positives)
-        negatives = negatives.reshape(-1, dim)
-        rec = qe.RecommendQuery([v.tolist() for v in positives], [v.tolist() for v in negatives])
-        request = qe.QueryRequest(
-            limit=k,
-            offset=offset,
-            query=qe.Query.RecommendBestScore(rec),
-            filter=edge_filter(where, exclude_ids),
-            score_threshold=score_threshold,
-            with_payload=True,
+        rec = qe.RecommendQuery(
+            [v.tolist() for v in positives], [v.tolist() for v in negatives.reshape(-1, dim)]
         )
+        flt = edge_filter(search.where, search.exclude_ids)
+        request = _request(search, qe.Query.RecommendBestScore(rec), flt, None)
         return self._run(name, [request])[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:

@@ -20,11 +20,11 @@ from infra.store.base import (
     Hit,
     IndexParams,
     PointBatch,
+    Search,
     StoreError,
     StoreUnavailableError,
     check_dimension,
     check_dimension_of,
-    check_k,
     unknown_collection,
 )
 from infra.store.filters import Part, build
@@ -265,32 +265,20 @@ class ServerStore(Closing):
         ef = hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
-    def query(
-        self,
-        name: str,
-        vectors: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
-        exact: bool = False,
-        with_payload: bool = True,
-        hnsw_ef: int | None = None,
-    ) -> list[list[Hit]]:
-        check_k(k, offset)
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
-        flt = server_filter(where, exclude_ids)
-        params = qm.SearchParams(exact=True) if exact else self._search_params(hnsw_ef)
+        flt = server_filter(search.where, search.exclude_ids)
+        exact = qm.SearchParams(exact=True)
+        params = exact if search.exact else self._search_params(search.hnsw_ef)
         requests = [
             qm.QueryRequest(
                 query=v.tolist(),
                 filter=flt,
-                limit=k,
-                offset=offset,
-                score_threshold=score_threshold,
+                limit=search.k,
+                offset=search.offset,
+                score_threshold=search.score_threshold,
                 params=params,
-                with_payload=with_payload,
+                with_payload=search.with_payload,
             )
             for v in vectors
         ]
@@ -298,17 +286,8 @@ class ServerStore(Closing):
         return [_hits(r.points) for r in responses]
 
     def recommend_best_score(
-        self,
-        name: str,
-        positives: np.ndarray,
-        negatives: np.ndarray,
-        k: int,
-        where: Sequence[Condition] = (),
-        exclude_ids: Sequence[str] = (),
-        offset: int = 0,
-        score_threshold: float | None = None,
+        self, name: str, positives: np.ndarray, negatives: np.ndarray, search: Search
     ) -> list[Hit]:
-        check_k(k, offset)
         dim = self.dimension(name)
         check_dimension(name, dim, positives)
         query = qm.RecommendQuery(
@@ -322,12 +301,12 @@ class ServerStore(Closing):
             lambda: self._client.query_points(
                 name,
                 query=query,
-                query_filter=server_filter(where, exclude_ids),
-                limit=k,
-                offset=offset,
-                score_threshold=score_threshold,
-                search_params=self._search_params(),
-                with_payload=True,
+                query_filter=server_filter(search.where, search.exclude_ids),
+                limit=search.k,
+                offset=search.offset,
+                score_threshold=search.score_threshold,
+                search_params=self._search_params(search.hnsw_ef),
+                with_payload=search.with_payload,
             )
         )
         return _hits(res.points)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from infra.query import QueryOptions, similar_to_item
-from infra.store import Condition, PointBatch, StoreError, VectorStore, point_id
+from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import brute_force_search, l2_normalise
 
@@ -59,7 +59,7 @@ def test_upsert_count_and_stable_ids(store: VectorStore) -> None:
 
 def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
     vectors, _ = _load(store)
-    hits = store.query("items", vectors[:5], 10, where=[Condition.equals("label", 2)])
+    hits = store.query("items", vectors[:5], Search(10, where=[Condition.equals("label", 2)]))
     assert all(len(r) == 10 for r in hits)
     assert {h.payload["label"] for r in hits for h in r} == {2}
     assert store.count("items", [Condition.equals("label", 2)]) == N // 3
@@ -68,7 +68,7 @@ def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
 def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
     vectors, _ = _load(store)
     exact = brute_force_search(vectors)(vectors[:3], 6)
-    hits = store.query("items", vectors[:3], 6)
+    hits = store.query("items", vectors[:3], Search(6))
     for row, r in zip(exact, hits, strict=True):
         assert [h.payload["item_id"] for h in r] == [f"train-{i}" for i in row]
     similar = similar_to_item(store, "items", "train-0", QueryOptions(k=5))
@@ -79,20 +79,20 @@ def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
 def test_none_of_and_range_filters(store: VectorStore) -> None:
     vectors, _ = _load(store)
     where = [Condition("label", none_of=(0,)), Condition("price", gte=10, lt=20)]
-    hits = store.query("items", vectors[:1], 50, where=where)[0]
+    hits = store.query("items", vectors[:1], Search(50, where=where))[0]
     assert hits
     assert all(h.payload["label"] != 0 and 10 <= h.payload["price"] < 20 for h in hits)
 
 
 def test_errors_a_consumer_can_act_on(store: VectorStore) -> None:
-    vectors, _ = _load(store)
+    _load(store)
     with pytest.raises(StoreError, match="no collection or alias 'nope'"):
         store.count("nope")
     with pytest.raises(StoreError, match="8-d vectors"):
-        store.query("items", np.zeros((1, DIM + 1), dtype=np.float32), 3)
+        store.query("items", np.zeros((1, DIM + 1), dtype=np.float32), Search(3))
     with pytest.raises(StoreError, match="holds 8-d vectors, not 4-d"):
         store.ensure_collection(CollectionSpec("items", 4))
     with pytest.raises(StoreError, match="k must be"):
-        store.query("items", vectors[:1], 0)
+        Search(0)
     with pytest.raises(StoreError, match="unknown item id"):
         similar_to_item(store, "items", "train-999")
