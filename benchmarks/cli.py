@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.common import write
@@ -37,9 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     commands = {
         f"lookalike similar {args.item} -k 10": [
-            sys.executable,
-            "-m",
-            "app.cli",
+            str(Path(sys.executable).with_name("lookalike")),
             "similar",
             args.item,
             "-k",
