@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(p)
 
     _add_overrides(sub.add_parser("serve", help="serve scheduled deployments to a Prefect API"))
+    p = sub.add_parser("api", help="the HTTP query service over the served alias (/docs)")
+    p.add_argument("--host", dest="api_host", default=None, help="address (default 127.0.0.1)")
+    p.add_argument("--port", dest="api_port", type=int, default=None, help="port (default 8080)")
+    _add_overrides(p)
     p = sub.add_parser("tensorboard", help="start TensorBoard on 127.0.0.1 over the runs")
     p.add_argument("--port", type=int, default=6006)
     p.add_argument("--print-only", action="store_true", help="print the command, start nothing")
@@ -148,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given as flags, as JSON-friendly values."""
-    fields = {field for field, _, _ in OVERRIDES.values()} | {"progress", "retrain"}
+    fields = {field for field, _, _ in OVERRIDES.values()}
+    fields |= {"progress", "retrain", "api_host", "api_port"}
     return {k: v for k, v in vars(args).items() if k in fields and v is not None}
 
 
@@ -205,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if is_read_command(args):
             run_read_command(args, settings)
+        elif args.command == "api":
+            from app.api.main import serve
+
+            serve(settings)
         else:
             from app.commands import run_command
             from app.prefect_server import tie_temporary_server_to_this_process

@@ -55,33 +55,21 @@ class QueryService:
         return similar_to_vector(self.store, self.name, vector, opts or QueryOptions())
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
-        """Preprocessed as the collection's own items were: a Fashion-MNIST item (grey, on
-        black), or a product photo at the backbone's size (letterboxed on white)."""
-        import torch
+        return embed(self.model_for(self.name), self.kind_of(self.name), image)
 
-        from model.images import decode, decode_rgb, open_image
-
-        model = self._model()
-        if model.name == "fmnist-cnn" and self._kind() in ("fashion-mnist", None):
-            pixels = decode(image)[None]
-        else:
-            pixels = decode_rgb(open_image(image), model.image_size, model.channels)
-        with torch.inference_mode():
-            return model(pixels[None]).numpy()[0]
-
-    def _kind(self) -> str | None:
-        kind = self.store.metadata(self.name).get("kind")
+    def kind_of(self, name: str) -> str | None:
+        kind = self.store.metadata(name).get("kind")
         return None if kind is None else str(kind)
 
-    def _model(self) -> Embedder:
+    def model_for(self, name: str) -> Embedder:
+        """The model that built collection (or alias) ``name``, loaded once per version."""
         from model.backbones import from_checkpoint
 
-        meta = self.store.metadata(self.name)
+        meta = self.store.metadata(name)
         version = str(meta.get("model_version", ""))
         if version not in self._models:
-            self._models[version] = from_checkpoint(
-                self._checkpoint(version, meta.get("checkpoint"))
-            )
+            payload = self._checkpoint(version, meta.get("checkpoint"))
+            self._models[version] = from_checkpoint(payload)
         return self._models[version]
 
     def _checkpoint(self, version: str, recorded: object) -> dict[str, Any]:
@@ -109,3 +97,19 @@ class QueryService:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:
+    """An image preprocessed as the collection's own items were: a Fashion-MNIST item (grey, on
+    black), or a product photo at the backbone's size (letterboxed on white)."""
+    import torch
+
+    from model.images import decode, decode_rgb, open_image
+
+    if model.name == "fmnist-cnn" and kind in ("fashion-mnist", None):
+        pixels = decode(image)[None]
+    else:
+        pixels = decode_rgb(open_image(image), model.image_size, model.channels)
+    with torch.inference_mode():
+        vector: np.ndarray = model(pixels[None]).numpy()[0]
+    return vector

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import Protocol
 
 from app.console import print_hits, print_indexes
 from app.queries import QueryService
@@ -23,6 +24,23 @@ READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
 
 class UsageError(UserError):
     """A flag's value the command cannot use."""
+
+
+class QueryFlags(Protocol):
+    """The query options, by the same names on the command line and in the HTTP API."""
+
+    k: int
+    offset: int
+    score_threshold: float | None
+    label: list[str] | None
+    not_label: list[str] | None
+    split: str | None
+    where: list[str]
+    range: list[str]
+    max_per_label: int | None
+    season: str | None
+    boost_season: str | None
+    hnsw_ef: int | None
 
 
 def match_labels(requested: list[str], known: list[str]) -> tuple[str, ...]:
@@ -48,7 +66,7 @@ def _number(text: str, flag: str) -> float | None:
         raise UsageError(f"{flag} wants numbers as KEY=MIN:MAX, got {text!r}") from None
 
 
-def conditions(args: argparse.Namespace, labels: list[str]) -> tuple[Condition, ...]:
+def conditions(args: QueryFlags, labels: list[str]) -> tuple[Condition, ...]:
     out: list[Condition] = []
     if args.label:
         out.append(Condition("label_name", any_of=match_labels(args.label, labels)))
@@ -75,7 +93,7 @@ def _season(text: str, settings: Settings) -> str:
         raise UsageError(str(exc)) from None
 
 
-def query_options(args: argparse.Namespace, settings: Settings, labels: list[str]) -> QueryOptions:
+def query_options(args: QueryFlags, settings: Settings, labels: list[str]) -> QueryOptions:
     where = conditions(args, labels)
     if args.season:
         where += (Condition.equals("season", _season(args.season, settings)),)

@@ -53,20 +53,32 @@ def collection_spec(
     name: str, dim: int, items: Sequence[Item], metadata: dict[str, Any]
 ) -> CollectionSpec:
     """Payload indexes for ids, split and label, and every attribute that is all text or all
-    integers (so any of them filters cheaply)."""
+    integers (so any of them filters cheaply); the metadata records every payload field's type,
+    so a query can refuse a filter on a field that does not exist."""
     kinds: dict[str, set[type]] = {}
     for item in items:
         for key, value in item.attrs.items():
             kinds.setdefault(key, set()).add(type(value))
     keyword = [k for k, t in sorted(kinds.items()) if t == {str}]
     integer = [k for k, t in sorted(kinds.items()) if t == {int}]
+    fields = {"item_id": "str", "split": "str", "model_version": "str"}
+    fields |= {"label": "int", "label_name": "str"} if any(i.label for i in items) else {}
+    fields |= {"path": "str", "sha1": "str"} if any(i.path for i in items) else {}
+    fields |= {k: _kind(t) for k, t in sorted(kinds.items())}
     return CollectionSpec(
         name,
         dim,
         keyword_fields=("split", "label_name", "item_id", *keyword),
         integer_fields=("label", *integer),
-        metadata=metadata,
+        metadata={**metadata, "fields": fields},
     )
+
+
+def _kind(types: set[type]) -> str:
+    """A field's type for filters: its one Python type, "float" for ints and floats mixed."""
+    if types <= {int, float} and float in types:
+        return "float"
+    return next(iter(types)).__name__ if len(types) == 1 else "mixed"
 
 
 def point_ids(dataset: str, items: Sequence[Item]) -> list[str]:

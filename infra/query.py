@@ -12,6 +12,7 @@ from infra.store.base import (
     MAX_K,
     Condition,
     Hit,
+    NotFoundError,
     Scalar,
     Search,
     StoreError,
@@ -109,13 +110,63 @@ def _diversify(hits: list[Hit], opts: QueryOptions) -> list[Hit]:
     return out
 
 
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+}
+
+
+def check_filters(where: Sequence[Condition], fields: dict[str, str] | None) -> None:
+    """Refuse a filter on a field the collection's payload lacks, or with values of another
+    type: Qdrant would answer it with no hits, silently. Collections made before fields were
+    recorded (``fields`` None) are not checked."""
+    if fields is None:
+        return
+    for c in where:
+        if c.key not in fields:
+            raise StoreError(
+                f"no payload field {c.key!r} to filter on; fields: {', '.join(sorted(fields))}."
+            )
+        kind = fields[c.key]
+        if c.is_range and kind not in ("int", "float"):
+            raise StoreError(f"field {c.key!r} holds {kind} values: a range needs numbers.")
+        accepts = _ACCEPTS.get(kind)
+        values = (*(c.any_of or ()), *(c.none_of or ()))
+        wrong = [v for v in values if accepts and not _is(v, accepts)]
+        if wrong:
+            raise StoreError(
+                f"field {c.key!r} holds {kind} values, not {type(wrong[0]).__name__} "
+                f"({wrong[0]!r}): filter with a {kind}."
+            )
+
+
+def fields_of(store: VectorStore, name: str) -> dict[str, str] | None:
+    """The payload fields and their types, as recorded at indexing, or as one point shows them
+    (collections made before fields were recorded); None for an empty collection."""
+    recorded = store.metadata(name).get("fields")
+    if recorded is not None:
+        return dict(recorded)
+    sample = store.find_ids(name, [], limit=1)
+    if not sample:
+        return None
+    payload = store.payloads(name, sample)[sample[0]]
+    return {k: type(v).__name__ for k, v in payload.items()}
+
+
+def _is(value: object, types: tuple[type, ...]) -> bool:
+    # bool is an int to Python, never to a payload filter
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
+
+
 def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> list[str]:
     """Point ids of the items whose payload ``item_id`` is given, in order."""
     found = store.find_ids(name, [Condition("item_id", any_of=tuple(item_ids))], len(item_ids))
     by_item = {p["item_id"]: pid for pid, p in store.payloads(name, found).items()}
     missing = [i for i in item_ids if i not in by_item]
     if missing:
-        raise StoreError(
+        raise NotFoundError(
             f"unknown item id {missing[0]!r} in {name!r}: use an id from the payload field "
             "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
         )
@@ -135,6 +186,9 @@ def similar_to_vector(
     exclude_ids: Sequence[str] = (),
 ) -> list[Hit]:
     """The items nearest to one query vector."""
+    if opts.where:
+        if opts.where:
+            check_filters(opts.where, fields_of(store, name))
     query = vector.reshape(1, -1).astype(np.float32)
     return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
 
@@ -173,6 +227,8 @@ def recommend(
     neg = _vectors(store, name, neg_ids) if neg_ids else np.zeros((0, pos.shape[1]), np.float32)
     examples = [*pos_ids, *neg_ids]
     if strategy == "best_score":
+        if opts.where:
+            check_filters(opts.where, fields_of(store, name))
         return opts.finish(store.recommend_best_score(name, pos, neg, opts.search(examples)))
     query = pos.mean(axis=0)
     if strategy == "average_vector" and len(neg):

@@ -29,11 +29,19 @@ def open_image(data: bytes | Path) -> Image.Image:
     try:
         img: Image.Image = Image.open(io.BytesIO(raw))
         if img.width * img.height > MAX_PIXELS:
-            raise ImageError(f"the image is {img.width}x{img.height}: too large to embed.")
+            raise ImageError(
+                f"the image is {img.width}x{img.height} pixels: too large to embed (at most "
+                f"{MAX_PIXELS:,} pixels): send a smaller image."
+            )
         img.load()
     except UnidentifiedImageError as exc:
         raise ImageError("not a readable image (unknown format): send a PNG or JPEG file.") from exc
-    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(
+            f"the image decodes to too many pixels to embed (at most {MAX_PIXELS:,}): send a "
+            "smaller image."
+        ) from exc
+    except (OSError, SyntaxError) as exc:
         raise ImageError(f"not a readable image ({exc}): send a PNG or JPEG file.") from exc
     return img
 

@@ -38,6 +38,7 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         "dataset": settings.dataset,
         "kind": source.kind,
         "source": source.location,
+        "root": source.root,
         "labels": source.labels,
         "model_version": model.model_version,
         "checkpoint": model.checkpoint,
@@ -48,6 +49,9 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
     spec = indexing.collection_spec(name, model.embedding_dim, load_items(source), meta)
     with open_store(settings.store) as store:
         store.ensure_collection(spec)
+        # An existing collection learns what this version of Lookalike records about it.
+        described = ("kind", "source", "root", "labels", "fields", "checkpoint")
+        store.set_metadata(name, {k: spec.metadata[k] for k in described})
     return name
 
 

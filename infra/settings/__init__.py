@@ -167,7 +167,8 @@ class Settings(BaseSettings):
         """Every setting, flat, as JSON values, secrets left out (for checkpoints, reports)."""
         out = self.model_dump(mode="json", exclude=set(SECTIONS))
         for name in SECTIONS:
-            out |= getattr(self, name).model_dump(mode="json", exclude={"qdrant_api_key"})
+            secrets = {"qdrant_api_key", "api_key"}
+            out |= getattr(self, name).model_dump(mode="json", exclude=secrets)
         return out
 
 

@@ -283,3 +283,13 @@ class ServeSettings(Section):
     index_cron: str = Field(
         default="0 * * * *", description="When `lookalike serve` re-indexes the catalog (cron)."
     )
+    api_host: str = Field(default="127.0.0.1", description="Address `lookalike api` listens on.")
+    api_port: int = Field(default=8080, ge=1, le=65535, description="Port of `lookalike api`.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="When set, every API request but /healthz must send it (X-API-Key header "
+        "or Bearer token). Never logged.",
+    )
+    max_upload_mb: float = Field(
+        default=10.0, gt=0, description="The largest image the API accepts, in megabytes."
+    )

@@ -3,6 +3,7 @@
 from infra.store.base import (
     Condition,
     Hit,
+    NotFoundError,
     PointBatch,
     Search,
     StoreError,
@@ -15,6 +16,7 @@ from infra.store.factory import held_store, open_store
 __all__ = [
     "Condition",
     "Hit",
+    "NotFoundError",
     "PointBatch",
     "Search",
     "StoreError",

@@ -37,6 +37,10 @@ class StoreError(UserError, RuntimeError):
     """A request the store cannot serve: unknown collection, wrong dimension, bad arguments."""
 
 
+class NotFoundError(StoreError):
+    """No such collection, alias or item."""
+
+
 class StoreUnavailableError(StoreError):
     """The Qdrant server could not be reached."""
 
@@ -244,7 +248,7 @@ def check_k(k: int, offset: int = 0) -> None:
 
 
 def unknown_collection(name: str, where: str) -> StoreError:
-    return StoreError(
+    return NotFoundError(
         f"no collection or alias {name!r} in {where}: run `lookalike run` (or `lookalike index "
         "build`) first, or check LOOKALIKE_ALIAS; `lookalike index ls` lists what exists."
     )

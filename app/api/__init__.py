@@ -1,0 +1,1 @@
+"""``lookalike api``: the HTTP query service, routers over the served alias."""

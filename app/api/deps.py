@@ -1,0 +1,44 @@
+"""Dependencies the routers share: the service, the settings, the API key check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from app.api.errors import UnauthorizedError
+from app.api.schemas import QueryArgs
+from app.api.service import Service
+from app.read_commands import query_options
+from infra.query import QueryOptions
+from model.labels import LABEL_NAMES
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def require_key(request: Request, service: ServiceDep) -> None:
+    """With LOOKALIKE_API_KEY set, the request must carry it (X-API-Key or a Bearer token)."""
+    key = service.settings.serve.api_key
+    if key is None:
+        return
+    given = request.headers.get("x-api-key") or ""
+    auth = request.headers.get("authorization") or ""
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:].strip()
+    if not given:
+        raise UnauthorizedError("this API needs a key: send it as the X-API-Key header.")
+    if not secrets.compare_digest(given.encode(), key.get_secret_value().encode()):
+        raise UnauthorizedError("wrong API key: send the one LOOKALIKE_API_KEY holds.")
+
+
+def options(args: QueryArgs, service: Service, metadata: dict[str, Any]) -> QueryOptions:
+    """The same query options as the command line's, labels matched to the collection's."""
+    labels = list(metadata.get("labels") or LABEL_NAMES)
+    return query_options(args, service.settings, [str(x) for x in labels])

@@ -1,0 +1,49 @@
+"""Domain errors become 4xx answers in one place: a JSON body naming the problem and the fix.
+A bug stays a 500, logged with its traceback."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from infra.errors import UserError
+from infra.store import NotFoundError
+from model.images import ImageError
+
+
+class TooLargeError(UserError):
+    """An upload over the limit."""
+
+
+class UnauthorizedError(UserError):
+    """No API key, or the wrong one."""
+
+
+def status_of(exc: UserError) -> int:
+    if isinstance(exc, UnauthorizedError):
+        return 401
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, TooLargeError):
+        return 413
+    if isinstance(exc, ImageError):
+        return 415
+    return 400
+
+
+def problem(status: int, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": message, "status": status}, status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> JSONResponse:
+        return problem(status_of(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "body"))
+        return problem(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")

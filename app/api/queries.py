@@ -1,0 +1,96 @@
+"""Similarity queries: by item, by uploaded image, by vector, and recommendations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+
+from app.api.deps import ServiceDep, options, require_key
+from app.api.errors import TooLargeError
+from app.api.schemas import Answer, HitOut, QueryParams, Recommendation, VectorQuery
+from app.api.service import Served
+from app.queries import embed
+from infra.query import recommend, similar_to_item, similar_to_vector
+from infra.store import Hit
+from model.images import ImageError
+
+router = APIRouter(prefix="/v1", tags=["queries"], dependencies=[Depends(require_key)])
+
+
+def answer(response: Response, served: Served, hits: Sequence[Hit]) -> Answer:
+    response.headers.update(served.headers())
+    return Answer(
+        collection=served.collection,
+        model_version=served.model_version,
+        points=served.points,
+        hits=[HitOut.of(h) for h in hits],
+    )
+
+
+@router.get("/similar/items/{item_id:path}", response_model=Answer)
+def similar_item(
+    item_id: str, args: QueryParams, response: Response, service: ServiceDep
+) -> Answer:
+    """The items most like ``item_id`` (the item itself excluded)."""
+    served = service.served()
+    opts = options(args, service, served.metadata)
+    hits = service.run(lambda s: similar_to_item(s, served.collection, item_id, opts))
+    return answer(response, served, hits)
+
+
+async def _upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
+    limit = int(limit_mb * 1024 * 1024)
+    if int(request.headers.get("content-length") or 0) > limit + 64 * 1024:
+        raise TooLargeError(f"the upload is larger than {limit_mb:g} MB: send a smaller image.")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLargeError(f"the image is larger than {limit_mb:g} MB: send a smaller one.")
+    if not data:
+        raise ImageError("the image is empty (0 bytes): send a PNG, JPEG or WebP file.")
+    return data
+
+
+@router.post("/similar/image", response_model=Answer)
+async def similar_image(
+    request: Request,
+    args: QueryParams,
+    response: Response,
+    service: ServiceDep,
+    file: UploadFile = File(description="A PNG, JPEG or WebP image."),  # noqa: B008
+) -> Answer:
+    """Items like an uploaded photo, embedded with the model that built the served index."""
+    data = await _upload(request, file, service.settings.serve.max_upload_mb)
+    served = service.served()
+    opts = options(args, service, served.metadata)
+    model = service.run(lambda s: service.queries.model_for(served.collection))
+    kind = served.metadata.get("kind")
+    vector = embed(model, None if kind is None else str(kind), data)
+    hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
+    return answer(response, served, hits)
+
+
+@router.post("/similar/vector", response_model=Answer)
+def similar_vector(
+    body: VectorQuery, args: QueryParams, response: Response, service: ServiceDep
+) -> Answer:
+    """Items nearest to a raw vector of the index's size (cosine)."""
+    served = service.served()
+    opts = options(args, service, served.metadata)
+    vector = np.asarray(body.vector, dtype=np.float32)
+    hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
+    return answer(response, served, hits)
+
+
+@router.post("/recommend", response_model=Answer)
+def recommend_items(
+    body: Recommendation, args: QueryParams, response: Response, service: ServiceDep
+) -> Answer:
+    """Items like the liked ones and unlike the disliked ones, the examples excluded."""
+    served = service.served()
+    opts = options(args, service, served.metadata)
+    hits = service.run(
+        lambda s: recommend(s, served.collection, body.like, body.dislike, body.strategy, opts)
+    )
+    return answer(response, served, hits)

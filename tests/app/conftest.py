@@ -1,0 +1,90 @@
+"""A real API on loopback over an index built by Lookalike's own index flow, per backend."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from app.api.main import create_app
+from flows.index import index_flow
+from infra.settings import Settings
+from infra.store import open_store
+from model.runs import model_ref
+from tasks.sources import scan_source
+from tests.conftest import random_checkpoint
+
+TRAIN, TEST = 400, 100
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@dataclass(frozen=True)
+class Api:
+    url: str
+    settings: Settings
+    data_root: Path  # where the run found Fashion-MNIST, loadable as it is
+
+
+def build_index(settings: Settings) -> str:
+    """Index a slice of Fashion-MNIST with a small random model and serve it."""
+    model = model_ref(random_checkpoint(settings.checkpoint_dir))
+    indexed = index_flow(settings, model, scan_source(settings))
+    with open_store(settings.store) as store:
+        store.set_alias(settings.served_alias, indexed.collection)
+    return indexed.collection
+
+
+@pytest.fixture(scope="module", params=["embedded", "memory"])
+def api(
+    request: pytest.FixtureRequest,
+    data_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    prefect_api: None,
+) -> Iterator[Api]:
+    """The congruence pair: the same tests on the embedded store and qdrant-client :memory:."""
+    home = tmp_path_factory.mktemp(f"api-{request.param}")
+    backend = {"qdrant_url": ":memory:"} if request.param == "memory" else {}
+    settings = Settings(
+        home=home,
+        data_root=data_root,
+        train_limit=TRAIN,
+        test_limit=TEST,
+        progress=False,
+        dataset=f"api-{request.param}",
+        **backend,
+    )
+    build_index(settings)
+    with running(create_app(settings)) as url:
+        yield Api(url, settings, data_root)
