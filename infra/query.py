@@ -187,8 +187,7 @@ def similar_to_vector(
 ) -> list[Hit]:
     """The items nearest to one query vector."""
     if opts.where:
-        if opts.where:
-            check_filters(opts.where, fields_of(store, name))
+        check_filters(opts.where, fields_of(store, name))
     query = vector.reshape(1, -1).astype(np.float32)
     return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
 
