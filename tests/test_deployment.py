@@ -21,7 +21,8 @@ def _compose() -> dict[str, Any]:
 
 def test_services_have_healthchecks_and_pinned_images() -> None:
     services = _compose()["services"]
-    assert {"qdrant", "postgres", "prefect-server", "worker", "tensorboard"} <= set(services)
+    assert {"qdrant", "postgres", "prefect-server", "worker", "api", "tensorboard"} <= set(services)
+    assert services["worker"]["command"] == "lookalike serve"  # the schedules, not a loop
     for name, svc in services.items():
         assert "healthcheck" in svc, f"{name} has no healthcheck"
         image = svc.get("image")
