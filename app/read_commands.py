@@ -17,9 +17,10 @@ from infra.indexes import find_version, list_indexes, prune
 from infra.locks import alias_lock
 from infra.query import Boost, QueryOptions
 from infra.settings import Settings
-from infra.store import Condition, open_store
+from infra.store import Condition, StoreBusyError, open_store
 
 READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
+API_FILE = "api.json"  # written by a running `lookalike api` in LOOKALIKE_HOME
 
 
 class UsageError(UserError):
@@ -114,20 +115,35 @@ def query_options(args: QueryFlags, settings: Settings, labels: list[str]) -> Qu
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        _query_store(args, settings)
+    except StoreBusyError:
+        from app.remote import query_api
+
+        # The embedded store is held by one process: a running API answers for it.
+        hits = query_api(args, settings, settings.home / API_FILE)
+        print(f"items most like {_what(args)} in {settings.served_alias!r} (via the API):")
+        print_hits(hits)
+
+
+def _what(args: argparse.Namespace) -> str:
+    if args.command == "recommend":
+        return f"liked {', '.join(args.like)}"
+    return str(args.image or args.item_id)
+
+
+def _query_store(args: argparse.Namespace, settings: Settings) -> None:
     with QueryService(settings) as service:
         opts = query_options(args, settings, service.labels())
         if args.command == "recommend":
             hits = service.recommend(args.like, args.dislike, args.strategy, opts)
-            what = f"liked {', '.join(args.like)}"
         elif args.image:
             from pathlib import Path
 
             hits = service.similar_image(Path(args.image), opts)
-            what = args.image
         else:
             hits = service.similar_item(args.item_id, opts)
-            what = args.item_id
-    print(f"items most like {what} in {settings.served_alias!r}:")
+    print(f"items most like {_what(args)} in {settings.served_alias!r}:")
     print_hits(hits)
 
 

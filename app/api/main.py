@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,18 +12,28 @@ from fastapi import FastAPI
 from app.api import errors, items, queries
 from app.api.metrics import Metrics
 from app.api.service import Service
+from app.read_commands import API_FILE
+from infra.files import write_json_atomically
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, url: str | None = None) -> FastAPI:
+    """The app; with ``url``, it tells the command line where it answers while it runs (the
+    file goes in the lifespan, so even a signal's shutdown removes it)."""
+    announce = settings.home / API_FILE
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = Service(settings, metrics)
+        if url:
+            write_json_atomically(announce, {"url": url, "pid": os.getpid()})
         try:
             yield
         finally:
+            if url:
+                announce.unlink(missing_ok=True)
             app.state.service.close()
 
     app = FastAPI(
@@ -47,4 +58,6 @@ def serve(settings: Settings) -> None:
     host, port = settings.serve.api_host, settings.serve.api_port
     keyed = "with an API key" if settings.serve.api_key else "without an API key"
     print(f"Lookalike API on http://{host}:{port} ({keyed}); OpenAPI at /docs")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    app = create_app(settings, url=f"http://{local}:{port}")
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -41,6 +41,10 @@ class NotFoundError(StoreError):
     """No such collection, alias or item."""
 
 
+class StoreBusyError(StoreError):
+    """Another process holds the embedded collection open (e.g. a running `lookalike api`)."""
+
+
 class StoreUnavailableError(StoreError):
     """The Qdrant server could not be reached."""
 

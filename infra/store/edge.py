@@ -20,6 +20,7 @@ from infra.store.base import (
     IndexParams,
     PointBatch,
     Search,
+    StoreBusyError,
     StoreError,
     check_dimension,
     check_dimension_of,
@@ -144,7 +145,7 @@ class EdgeStore(Closing):
             except Exception as exc:
                 if "WouldBlock" not in str(exc):
                     raise
-                raise StoreError(
+                raise StoreBusyError(
                     f"collection {collection!r} is open in another embedded store (another "
                     "process or object): close it first, or use a Qdrant server for concurrent "
                     "readers and writers."
