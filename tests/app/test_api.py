@@ -152,3 +152,28 @@ def test_bad_input_gets_a_4xx_that_names_the_fix_and_the_service_survives(api: A
     r = httpx.post(api.url + "/v1/recommend", json={"like": []})
     assert r.status_code == 422
     assert _get(api, "/v1/similar/items/test-2", k=3).status_code == 200
+
+
+def test_a_promotion_elsewhere_is_followed_by_the_next_request(api: Api) -> None:
+    """A new model's index is a new collection, built while the API serves the old one; once
+    the alias moves, the next answer comes from the new collection."""
+    from flows.index import index_flow
+    from infra.store import open_store
+    from model.runs import model_ref
+    from tasks.sources import scan_source
+    from tests.conftest import random_checkpoint
+
+    before = _get(api, "/v1/similar/items/test-3", k=3)
+    settings = api.settings
+    model = model_ref(random_checkpoint(settings.checkpoint_dir, seed=7))
+    indexed = index_flow(settings, model, scan_source(settings))
+    assert indexed.collection != before.json()["collection"]
+    with open_store(settings.store) as store:
+        store.set_alias(settings.served_alias, indexed.collection)
+    after = _get(api, "/v1/similar/items/test-3", k=3)
+    assert after.status_code == 200, after.text
+    assert after.headers["X-Lookalike-Collection"] == indexed.collection
+    assert after.json()["model_version"] == model.model_version
+    # Put the first index back for the tests that follow.
+    with open_store(settings.store) as store:
+        store.set_alias(settings.served_alias, before.json()["collection"])
