@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
 from app.api.deps import ServiceDep, options, require_key
 from app.api.errors import TooLargeError
-from app.api.schemas import Answer, HitOut, QueryParams, Recommendation, VectorQuery
-from app.api.service import Served
+from app.api.schemas import (
+    Answer,
+    HitOut,
+    QueryArgs,
+    QueryParams,
+    Recommendation,
+    VectorQuery,
+)
+from app.api.service import Served, Service
 from app.queries import embed
-from infra.query import recommend, similar_to_item, similar_to_vector
-from infra.store import Hit
+from infra.query import QueryOptions, recommend, similar_to_item, similar_to_vector
+from infra.store import Hit, VectorStore
 from model.images import ImageError
 
 router = APIRouter(prefix="/v1", tags=["queries"], dependencies=[Depends(require_key)])
@@ -29,15 +36,23 @@ def answer(response: Response, served: Served, hits: Sequence[Hit]) -> Answer:
     )
 
 
+Query = Callable[[VectorStore, str, QueryOptions], list[Hit]]
+
+
+def respond(service: Service, args: QueryArgs, response: Response, query: Query) -> Answer:
+    """Run ``query(store, collection, options)`` on the collection the alias serves now."""
+    served = service.served()
+    opts = options(args, service, served.metadata)
+    hits = service.run(lambda s: query(s, served.collection, opts))
+    return answer(response, served, hits)
+
+
 @router.get("/similar/items/{item_id:path}", response_model=Answer)
 def similar_item(
     item_id: str, args: QueryParams, response: Response, service: ServiceDep
 ) -> Answer:
     """The items most like ``item_id`` (the item itself excluded)."""
-    served = service.served()
-    opts = options(args, service, served.metadata)
-    hits = service.run(lambda s: similar_to_item(s, served.collection, item_id, opts))
-    return answer(response, served, hits)
+    return respond(service, args, response, lambda s, c, o: similar_to_item(s, c, item_id, o))
 
 
 async def _upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
@@ -76,11 +91,8 @@ def similar_vector(
     body: VectorQuery, args: QueryParams, response: Response, service: ServiceDep
 ) -> Answer:
     """Items nearest to a raw vector of the index's size (cosine)."""
-    served = service.served()
-    opts = options(args, service, served.metadata)
     vector = np.asarray(body.vector, dtype=np.float32)
-    hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
-    return answer(response, served, hits)
+    return respond(service, args, response, lambda s, c, o: similar_to_vector(s, c, vector, o))
 
 
 @router.post("/recommend", response_model=Answer)
@@ -88,9 +100,7 @@ def recommend_items(
     body: Recommendation, args: QueryParams, response: Response, service: ServiceDep
 ) -> Answer:
     """Items like the liked ones and unlike the disliked ones, the examples excluded."""
-    served = service.served()
-    opts = options(args, service, served.metadata)
-    hits = service.run(
-        lambda s: recommend(s, served.collection, body.like, body.dislike, body.strategy, opts)
+    like, dislike, strategy = body.like, body.dislike, body.strategy
+    return respond(
+        service, args, response, lambda s, c, o: recommend(s, c, like, dislike, strategy, o)
     )
-    return answer(response, served, hits)
