@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from infra.settings.sections import StoreSettings
@@ -14,8 +14,12 @@ from infra.store.edge import EdgeStore
 if TYPE_CHECKING:
     from infra.store.server import ServerConfig, ServerStore
 
+# qdrant-client's in-process mode is a database that lives in one client: every caller in the
+# process must share it, as callers of a server share the server.
 _memory: ServerStore | None = None
-_held: dict[Path, EdgeStore] = {}
+# The embedded store a writing run holds open, seen by the tasks of that run only (their
+# context), not by the rest of the process.
+_held: ContextVar[EdgeStore | None] = ContextVar("lookalike_held_store", default=None)
 
 
 def index_params(store: StoreSettings) -> IndexParams:
@@ -55,8 +59,10 @@ def open_store(store: StoreSettings) -> VectorStore:
     """
     global _memory
     if store.qdrant_url is None:
-        path = store.path
-        return _held.get(path) or EdgeStore(path, index_params(store))
+        held = _held.get()
+        if held is not None and held.root == store.path:
+            return held
+        return EdgeStore(store.path, index_params(store))
     from infra.store.server import ServerStore  # qdrant-client costs ~1.4 s to import
 
     if store.qdrant_url == ":memory:":
@@ -74,13 +80,14 @@ def held_store(store: StoreSettings) -> Iterator[None]:
     opens and closes it per shard stops paying for a collection load each time (about a third
     of the writer's time on 70,000 points). Servers need nothing held: their clients are cheap.
     """
-    path = store.path
-    if store.qdrant_url is not None or path in _held:
+    held = _held.get()
+    if store.qdrant_url is not None or (held is not None and held.root == store.path):
         yield
         return
-    edge = _held[path] = EdgeStore(path, index_params(store), keep_open=True)
+    edge = EdgeStore(store.path, index_params(store), keep_open=True)
+    token = _held.set(edge)
     try:
         yield
     finally:
-        del _held[path]
+        _held.reset(token)
         edge.release()
