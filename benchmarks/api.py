@@ -140,6 +140,12 @@ def main() -> None:
                 rows.append({"query": "similar by item, HTTP", "concurrency": c, **got})
             got = wrk(f"{url}/v1/similar/image?k=10", image_script(Path(tmp)), 1, args.seconds)
             rows.append({"query": "similar to an uploaded image, HTTP", "concurrency": 1, **got})
+            # The floor: FastAPI and uvicorn answering /healthz, which does no work at all.
+            plain = Path(tmp) / "plain.lua"
+            plain.write_text("")
+            for c in (1, 16):
+                got = wrk(f"{url}/healthz", plain, c, args.seconds)
+                rows.append({"query": "/healthz (the framework's floor)", "concurrency": c, **got})
     finally:
         api.terminate()
         api.wait(30)
