@@ -47,6 +47,26 @@ class SplitImages(Dataset[tuple[torch.Tensor, int]]):
         self.splits = {name: split_of(root, name) for name in {i.split for i in items}}
         self.refs = [(i.split, int(i.key)) for i in items]
         self.labels = [LABEL_NAMES.index(i.label) if i.label else -1 for i in items]
+        # Per split: which batch rows come from it, and their rows in the split's tensor.
+        names = sorted(self.splits)
+        self._split_no = torch.tensor([names.index(s) for s, _ in self.refs])
+        self._row = torch.tensor([row for _, row in self.refs])
+        self._names = names
+
+    def __getitems__(self, positions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole batch by tensor indexing: the DataLoader asks for batches this way, and a
+        per-item read and stack cost a tenth of the indexing throughput."""
+        where = torch.tensor(positions)
+        out = torch.empty((len(positions), 1, 28, 28), dtype=torch.uint8)
+        for n, name in enumerate(self._names):
+            mask = self._split_no[where] == n
+            out[mask, 0] = self.splits[name].images[self._row[where[mask]]]
+        return out, torch.tensor([self.labels[p] for p in positions])
+
+    @staticmethod
+    def collate(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`__getitems__` already returns a batch."""
+        return batch
 
     def __len__(self) -> int:
         return len(self.refs)

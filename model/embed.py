@@ -54,7 +54,9 @@ def iter_dataset_embeddings(
     seconds = seconds if seconds is not None else {}
     device = next(model.parameters()).device
     model.eval()
-    loader = DataLoader(data, batch_size=batch_size, num_workers=num_workers)
+    # A dataset that reads whole batches itself says how to collate them.
+    collate = getattr(data, "collate", None)
+    loader = DataLoader(data, batch_size=batch_size, num_workers=num_workers, collate_fn=collate)
     offset, tick = 0, time.perf_counter()
     for images, _ in loader:
         got = time.perf_counter()
