@@ -4,7 +4,8 @@ The engine is timed in-process (the same query code, no HTTP) before and after t
 the load comes from wrk (Debian's `wrk`), bounded in time. Every request asks for the 10 items
 most like a test item, rotating over the test items so no answer repeats.
 
-Run after `lookalike run`: `python -m benchmarks.api [--seconds 10]`.
+Run after `lookalike run`: `python -m benchmarks.api [--seconds 10]`. No numpy scan is timed
+here (the baseline is the engine itself), so OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE play no part.
 """
 
 from __future__ import annotations
