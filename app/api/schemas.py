@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from infra.store import Hit
 from infra.store.base import MAX_K
 
 
@@ -35,10 +34,6 @@ class HitOut(BaseModel):
     item_id: str | None
     score: float
     payload: dict[str, Any]
-
-    @classmethod
-    def of(cls, hit: Hit) -> HitOut:
-        return cls(item_id=hit.payload.get("item_id"), score=hit.score, payload=hit.payload)
 
 
 class Answer(BaseModel):

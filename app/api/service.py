@@ -4,8 +4,7 @@ collections' metadata. Opened in the app's lifespan, closed with it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -66,11 +65,6 @@ class Service:
                 version = str(meta.get("model_version", ""))
                 self._served[collection] = Served(collection, version, points, meta)
             return self._served[collection]
-
-    @contextmanager
-    def model_lock(self) -> Iterator[None]:
-        with self._lock:
-            yield
 
     def close(self) -> None:
         self.queries.close()
