@@ -1,0 +1,57 @@
+"""The API over a product catalog's index (ResNet-18 at random init, 32 px): photos come from
+the catalog's folder, attributes filter, and an image of an unsupported mode is refused."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from app.api.main import create_app
+from catalogs.fashion_mnist import split_of
+from catalogs.sample import write_sample_catalog
+from flows.pipeline import pipeline
+from infra.settings import Settings
+from tests.app.conftest import running
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shop(
+    data_root: Path, tmp_path_factory: pytest.TempPathFactory, prefect_api: None
+) -> Iterator[tuple[str, Path]]:
+    root = tmp_path_factory.mktemp("shop")
+    write_sample_catalog(split_of(str(data_root), "test"), root, n=40, size=32, broken=False)
+    home = tmp_path_factory.mktemp("shop-home")
+    settings = Settings(home=home, catalog=root, weights="none", image_size=32, progress=False)
+    assert pipeline(settings).decision.promoted
+    with running(create_app(settings)) as url:
+        yield url, root
+
+
+def test_photos_attributes_and_modes(shop: tuple[str, Path]) -> None:
+    url, root = shop
+    photo = next(root.glob("*/sku-00007.png"))
+    files = {"file": ("p.png", photo.read_bytes(), "image/png")}
+    r = httpx.post(f"{url}/v1/similar/image", params={"k": 2}, files=files, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["hits"][0]["item_id"] == "sku-00007"
+    image = httpx.get(f"{url}/v1/images/sku-00007")
+    assert image.status_code == 200
+    assert Image.open(io.BytesIO(image.content)).size == (112, 112)
+    red = httpx.get(f"{url}/v1/similar/items/sku-00001", params={"where": "colour=red"})
+    assert red.status_code == 200
+    assert all(h["payload"]["colour"] == "red" for h in red.json()["hits"])
+    cheap = httpx.get(f"{url}/v1/similar/items/sku-00001", params={"where": "price=cheap"})
+    assert cheap.status_code == 400 and "holds float values" in cheap.json()["error"]
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(cmyk, "JPEG")
+    files = {"file": ("c.jpg", cmyk.getvalue(), "image/jpeg")}
+    r = httpx.post(f"{url}/v1/similar/image", files=files, timeout=60)
+    assert r.status_code == 415 and "unsupported mode CMYK" in r.json()["error"]
+    assert httpx.get(f"{url}/v1/similar/items/sku-00002").status_code == 200
