@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 from benchmarks.common import full_speed_blas
 
-full_speed_blas("benchmarks.queries")  # before numpy loads: the exact scan is the baseline
+# The exact numpy scan is the baseline: re-run without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+# (they slow numpy here) before numpy loads.
+full_speed_blas("benchmarks.queries")
 
 import numpy as np  # noqa: E402
 

@@ -22,16 +22,13 @@ from tests.flows.ddp_step import BATCH, CONFIG, one_step, toy_split
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
+# Two CPU processes on this host, as a user would launch them.
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
 
 def test_torchrun_two_cpu_processes(data_root: Path, tmp_path: Path) -> None:
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
+        *TORCHRUN,
         "-m",
         "app.ddp",
         "--home",
@@ -65,12 +62,7 @@ def test_a_ddp_step_averages_gradients_across_ranks(tmp_path: Path) -> None:
     """After one step both ranks hold the same parameters, and not those one process gets from
     its half of the batch alone: DistributedDataParallel averaged the two halves' gradients."""
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
+        *TORCHRUN,
         "-m",
         "tests.flows.ddp_step",
         str(tmp_path),
