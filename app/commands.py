@@ -11,27 +11,18 @@ from app.console import print_metrics, print_summary, print_table
 from catalogs.fashion_mnist import load_splits
 from catalogs.sample import write_sample_catalog
 from flows.evaluate import embedding_table_flow, evaluate_flow
-from flows.index import index_flow
-from flows.pipeline import pipeline
+from flows.pipeline import pipeline, reindex
 from flows.train import train_flow
 from infra.indexes import find_version
 from infra.settings import Settings
 from infra.store import open_store
 from model.data import resolve_root
 from model.runs import model_ref
-from tasks.serving import promote_index
 from tasks.sources import scan_source
 
 
 def _index_build(args: argparse.Namespace, settings: Settings) -> None:
-    source = scan_source(settings)
-    model = model_ref(args.checkpoint)
-    indexed = index_flow(settings, model, source)
-    print(f"{indexed.points} points in {indexed.collection!r} ({indexed.embedded} embedded)")
-    metrics = evaluate_flow(settings, model, indexed.collection, source)
-    print_metrics(metrics)
-    decision = promote_index(settings, indexed.collection, gated=bool(metrics))
-    print(f"alias {settings.served_alias}: promoted={decision.promoted} ({decision.reason})")
+    print_summary(reindex(settings, args.checkpoint))
 
 
 def _evaluate(args: argparse.Namespace, settings: Settings) -> None:

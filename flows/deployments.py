@@ -12,12 +12,9 @@ from typing import Any
 from prefect import Flow, flow
 from prefect.deployments.runner import RunnerDeployment
 
-from flows.index import index_flow
-from flows.pipeline import pipeline
+from flows.pipeline import pipeline, reindex
 from infra.settings import Settings
 from infra.store import open_store
-from model.runs import model_ref
-from tasks.sources import scan_source
 
 
 @flow(name="scheduled-pipeline", flow_run_name="scheduled-pipeline")
@@ -29,11 +26,12 @@ def scheduled_pipeline(overrides: dict[str, Any] | None = None) -> str:
 @flow(name="scheduled-reindex", flow_run_name="scheduled-reindex")
 def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
     """Bring the served model's collection in line with the catalog: new, changed and removed
-    items only, no retraining (idempotent)."""
+    items only, no retraining (idempotent), then evaluate, gate and promote as the pipeline
+    does, so the change is served; return the points of the indexed collection."""
     settings = Settings(**(overrides or {}))
     with open_store(settings.store) as store:
         checkpoint = str(store.metadata(settings.served_alias)["checkpoint"])
-    return index_flow(settings, model_ref(checkpoint), scan_source(settings)).points
+    return reindex(settings, checkpoint).points
 
 
 def build_deployments(settings: Settings, overrides: dict[str, Any]) -> list[RunnerDeployment]:

@@ -7,14 +7,26 @@ from prefect import flow
 from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
+from infra.store import open_store
 from tasks.baselines import embedding_table
 from tasks.evaluation import evaluate_index, record_metrics
 
 
 @flow(name="evaluate", flow_run_name="evaluate-{collection}")
 def evaluate_flow(
-    settings: Settings, model: ModelRef, collection: str, source: SourceInfo
+    settings: Settings,
+    model: ModelRef,
+    collection: str,
+    source: SourceInfo,
+    unchanged: bool = False,
 ) -> dict[str, float]:
+    """Measure the index and record the figures; an unchanged index keeps the ones it has
+    (measuring would open it, and it may be served by another process)."""
+    if unchanged:
+        with open_store(settings.store) as store:
+            recorded = store.metadata(collection).get("metrics")
+        if recorded is not None:
+            return dict(recorded)
     metrics = evaluate_index(settings, collection, source)
     record_metrics(settings, model, collection, metrics)
     return metrics

@@ -29,13 +29,17 @@ class Indexed:
     collection: str
     points: int
     embedded: int  # items embedded by this run: 0 when nothing changed
+    unchanged: bool = False  # complete with the same items already: nothing was opened
 
 
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
 def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
     # One open store for the whole run: the writer upserts shard after shard.
     with alias_lock(settings.lock_dir, settings.served_alias), held_store(settings.store):
-        collection = create_collection(settings, model, source)
+        revision = create_collection(settings, model, source)
+        collection = revision.collection
+        if revision.unchanged:
+            return Indexed(collection, source.count, 0, unchanged=True)
         start = time.perf_counter()
         shards = plan_shards(settings, model, source, collection)
         progress = Progress("index", sum(map(len, shards)), f"embedding into {collection}")

@@ -6,12 +6,15 @@ import time
 
 from prefect import flow
 
+from catalogs.base import SourceInfo
 from flows.evaluate import evaluate_flow
 from flows.index import index_flow
 from flows.train import train_flow
+from infra.checkpoints import ModelRef
 from infra.locks import alias_lock
 from infra.reports import RunSummary
 from infra.settings import Settings
+from model.runs import model_ref
 from tasks.evaluation import example_queries
 from tasks.reporting import publish_report
 from tasks.serving import promote_index
@@ -30,30 +33,48 @@ class Clock:
 
 @flow(name="pipeline", flow_run_name="pipeline-{settings.dataset}")
 def pipeline(settings: Settings) -> RunSummary:
-    with alias_lock(settings.home / "locks", settings.served_alias):
+    with alias_lock(settings.lock_dir, settings.served_alias):
         clock = Clock()
         source = scan_source(settings)
         clock.lap("scan")
         model = train_flow(settings, source)
         clock.lap("model")
-        indexed = index_flow(settings, model, source)
-        clock.lap("index")
-        metrics = evaluate_flow(settings, model, indexed.collection, source)
-        clock.lap("evaluate")
-        decision = promote_index(settings, indexed.collection, gated=bool(metrics))
-        examples = example_queries(settings, indexed.collection, source)
-        clock.lap("promote+examples")
-        summary = RunSummary(
-            source,
-            model,
-            indexed.collection,
-            indexed.points,
-            indexed.embedded,
-            metrics,
-            decision,
-            settings.served_alias,
-            examples,
-            clock.seconds,
-        )
-        publish_report(settings, summary)
-        return summary
+        return publish(settings, source, model, clock)
+
+
+@flow(name="reindex", flow_run_name="reindex-{settings.dataset}")
+def reindex(settings: Settings, checkpoint: str) -> RunSummary:
+    """The pipeline with a given model instead of training one: only new, changed and removed
+    items are embedded; the result is gated and promoted like any run's."""
+    with alias_lock(settings.lock_dir, settings.served_alias):
+        clock = Clock()
+        source = scan_source(settings)
+        clock.lap("scan")
+        return publish(settings, source, model_ref(checkpoint), clock)
+
+
+def publish(settings: Settings, source: SourceInfo, model: ModelRef, clock: Clock) -> RunSummary:
+    """Index, evaluate, gate and promote, report: the part a re-index with the served model
+    shares with the whole pipeline. The caller holds the alias lock."""
+    indexed = index_flow(settings, model, source)
+    clock.lap("index")
+    metrics = evaluate_flow(settings, model, indexed.collection, source, indexed.unchanged)
+    clock.lap("evaluate")
+    # Before the promotion: once served, the collection may be open in the API's process.
+    examples = example_queries(settings, indexed.collection, source)
+    decision = promote_index(settings, indexed.collection, gated=bool(metrics))
+    clock.lap("promote+examples")
+    summary = RunSummary(
+        source,
+        model,
+        indexed.collection,
+        indexed.points,
+        indexed.embedded,
+        metrics,
+        decision,
+        settings.served_alias,
+        examples,
+        clock.seconds,
+    )
+    publish_report(settings, summary)
+    return summary

@@ -5,15 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infra.revisions import base_of, revisions
 from infra.store.base import StoreError, VectorStore
 
 
 @dataclass(frozen=True)
 class IndexInfo:
     collection: str
-    points: int
+    points: int | None  # None while it is being written
     metadata: dict[str, Any]
     served: bool
+
+    @property
+    def derived_from(self) -> str | None:
+        value = self.metadata.get("derived_from")
+        return None if value is None else str(value)
 
     @property
     def model_version(self) -> str:
@@ -33,13 +39,15 @@ class Decision:
 
 
 def list_indexes(store: VectorStore, alias: str, prefix: str) -> list[IndexInfo]:
-    """Collections whose name starts with ``prefix-``, oldest first."""
+    """Collections whose name starts with ``prefix-``, oldest first. Only metadata is read:
+    opening a collection would hold it against the process that serves or writes it."""
     served = store.aliases().get(alias)
-    infos = [
-        IndexInfo(name, store.count(name), store.metadata(name), name == served)
-        for name in store.list_collections()
-        if name.startswith(f"{prefix}-")
-    ]
+    infos = []
+    for name in store.list_collections():
+        if name.startswith(f"{prefix}-"):
+            meta = store.metadata(name)
+            points = int(meta["points"]) if meta.get("complete") and "points" in meta else None
+            infos.append(IndexInfo(name, points, meta, name == served))
     return sorted(infos, key=lambda i: (str(i.metadata.get("created_at", "")), i.collection))
 
 
@@ -79,8 +87,15 @@ def promote_if_better(
 
 
 def find_version(store: VectorStore, prefix: str, version: str) -> str:
-    """The collection of a model version (a unique prefix of it is enough)."""
-    matches = [c for c in store.list_collections() if c.startswith(f"{prefix}-{version}")]
+    """The collection of a model version (a unique prefix of it is enough): its newest
+    revision, or a revision named in full (``<version>-r2``)."""
+    names = store.list_collections()
+    named = f"{prefix}-{version}"
+    if named in names and base_of(named) != named:
+        return named
+    matches = sorted({base_of(c) for c in names if c.startswith(named)})
+    if len(matches) == 1:
+        return revisions(names, matches[0])[-1]
     if len(matches) != 1:
         what = "no" if not matches else f"{len(matches)}"
         raise StoreError(f"{what} index matches version {version!r}: see `lookalike index ls`.")

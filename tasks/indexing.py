@@ -7,14 +7,17 @@ tasks themselves do not retry.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from prefect import task
 
-from catalogs.base import SourceInfo
+from catalogs.base import Item, SourceInfo
 from catalogs.scan import images, load_items
 from infra import indexing
 from infra.checkpoints import ModelRef
+from infra.indexing import point_ids
+from infra.revisions import Revision, items_digest, writable
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
@@ -31,9 +34,10 @@ def _target(
 
 
 @task(name="create-collection")
-def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -> str:
-    """The model version's own collection (created if missing); return its name."""
-    name = settings.collection_for(model.model_version)
+def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -> Revision:
+    """The model version's collection this run writes: created if missing, a new revision if
+    the embedded store serves it (see :mod:`infra.revisions`)."""
+    base = settings.collection_for(model.model_version)
     meta = {
         "dataset": settings.dataset,
         "kind": source.kind,
@@ -46,13 +50,27 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "complete": False,
     }
-    spec = indexing.collection_spec(name, model.embedding_dim, load_items(source), meta)
+    items = load_items(source)
+    digest = items_digest(point_ids(settings.dataset, items), _payloads(source, items, model))
     with open_store(settings.store) as store:
+        revision = writable(store, base, digest)
+        spec = indexing.collection_spec(revision.collection, model.embedding_dim, items, meta)
+        if revision.unchanged:
+            return revision
         store.ensure_collection(spec)
         # An existing collection learns what this version of Lookalike records about it.
         described = ("kind", "source", "root", "labels", "fields", "checkpoint")
-        store.set_metadata(name, {k: spec.metadata[k] for k in described})
-    return name
+        store.set_metadata(revision.collection, {k: spec.metadata[k] for k in described})
+        store.set_metadata(revision.collection, {"items_digest": digest, "complete": False})
+    if revision.derived_from:
+        task_logger(__name__).info(
+            "%s is served: writing a copy, %s", revision.derived_from, revision.collection
+        )
+    return revision
+
+
+def _payloads(source: SourceInfo, items: list[Item], model: ModelRef) -> list[dict[str, Any]]:
+    return indexing.expected_payloads(source, items, model.model_version)
 
 
 @task(name="plan-shards")

@@ -36,9 +36,9 @@ def _payload(service: ServiceDep, collection: str, item_id: str) -> dict[str, An
 @router.get("/items/{item_id:path}", response_model=Item)
 def item(item_id: str, response: Response, service: ServiceDep) -> Item:
     """An item's payload: id, split, label, file and every attribute."""
-    served = service.served()
-    response.headers.update(served.headers())
-    payload = _payload(service, served.collection, item_id)
+    with service.serving() as served:
+        response.headers.update(served.headers())
+        payload = _payload(service, served.collection, item_id)
     return Item(
         collection=served.collection,
         model_version=served.model_version,
@@ -51,8 +51,8 @@ def item(item_id: str, response: Response, service: ServiceDep) -> Item:
 def image(item_id: str, service: ServiceDep) -> Response:
     """The item's image as a PNG thumbnail: a Fashion-MNIST item enlarged without blur, a
     catalog item read from the catalog's own folder (and nowhere else)."""
-    served = service.served()
-    payload = _payload(service, served.collection, item_id)
+    with service.serving() as served:
+        payload = _payload(service, served.collection, item_id)
     meta = served.metadata
     kind, root = meta.get("kind"), meta.get("root")
     if kind not in ("fashion-mnist", "files") or not root:
@@ -86,6 +86,7 @@ def collections(service: ServiceDep) -> Collections:
             points=i.points,
             model_version=i.model_version,
             created_at=i.metadata.get("created_at"),
+            derived_from=i.derived_from,
             metrics=dict(i.metadata.get("metrics") or {}),
         )
         for i in infos

@@ -49,10 +49,10 @@ def respond(service: Service, args: QueryArgs, query: Query) -> Response:
 
     The store-only queries take well under a millisecond, so they run on the event loop
     rather than hopping to a worker thread."""
-    served = service.served()
-    opts = options(args, service, served.metadata)
-    hits = service.run(lambda s: query(s, served.collection, opts))
-    return answer(served, hits)
+    with service.serving() as served:
+        opts = options(args, service, served.metadata)
+        hits = service.run(lambda s: query(s, served.collection, opts))
+        return answer(served, hits)
 
 
 @router.get("/similar/items/{item_id:path}", response_model=Answer)
@@ -82,13 +82,13 @@ async def similar_image(
 ) -> Response:
     """Items like an uploaded photo, embedded with the model that built the served index."""
     data = await _upload(request, file, service.settings.serve.max_upload_mb)
-    served = service.served()
-    opts = options(args, service, served.metadata)
-    model = service.run(lambda s: service.queries.model_for(served.collection))
-    kind = served.metadata.get("kind")
-    vector = embed(model, None if kind is None else str(kind), data)
-    hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
-    return answer(served, hits)
+    with service.serving() as served:
+        opts = options(args, service, served.metadata)
+        model = service.run(lambda s: service.queries.model_for(served.collection))
+        kind = served.metadata.get("kind")
+        vector = embed(model, None if kind is None else str(kind), data)
+        hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
+        return answer(served, hits)
 
 
 @router.post("/similar/vector", response_model=Answer)

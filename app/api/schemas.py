@@ -65,9 +65,12 @@ class Item(BaseModel):
 class CollectionOut(BaseModel):
     collection: str
     served: bool
-    points: int
+    points: int | None = Field(description="None while the collection is being written")
     model_version: str
     created_at: str | None
+    derived_from: str | None = Field(
+        description="the revision this one was copied from, its vectors reused"
+    )
     metrics: dict[str, float]
 
 

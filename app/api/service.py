@@ -4,14 +4,16 @@ collections' metadata. Opened in the app's lifespan, closed with it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from app.api.metrics import Metrics
 from app.queries import QueryService
 from infra.settings import Settings
-from infra.store import VectorStore
+from infra.store import StoreBusyError, VectorStore
 
 T = TypeVar("T")
 
@@ -37,7 +39,12 @@ class Served:
 class Service:
     """The query service behind the API. The embedded store is one open engine object, so its
     calls are serialised (a query costs well under a millisecond); embedding an upload runs
-    outside that lock."""
+    outside that lock.
+
+    The alias is resolved on every request, so a promotion by another process is seen by the
+    next one. A new collection is opened before it is served (on the embedded store a writer
+    may still hold it: the previous one answers until it can be opened), and the previous one
+    is closed once its last request has finished, so `index prune` can delete it."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
@@ -45,6 +52,8 @@ class Service:
         self.queries = QueryService(settings)
         self._lock = threading.Lock()
         self._served: dict[str, Served] = {}
+        self._current: str | None = None
+        self._in_flight: Counter[str] = Counter()
         self.metrics = metrics
 
     @property
@@ -56,15 +65,47 @@ class Service:
             return fn(self.store)
 
     def served(self) -> Served:
-        """The collection behind the alias now (a promotion elsewhere is seen here)."""
+        """The collection behind the alias now, opened."""
         with self._lock:
-            collection = self.store.resolve(self.alias)
-            if collection not in self._served:
-                meta = self.store.metadata(collection)
-                points = int(meta.get("points") or self.store.count(collection))
-                version = str(meta.get("model_version", ""))
-                self._served[collection] = Served(collection, version, points, meta)
-            return self._served[collection]
+            return self._follow()
+
+    @contextmanager
+    def serving(self) -> Iterator[Served]:
+        """The collection that answers one request, kept open until the request is done."""
+        with self._lock:
+            served = self._follow()
+            self._in_flight[served.collection] += 1
+        try:
+            yield served
+        finally:
+            with self._lock:
+                self._in_flight[served.collection] -= 1
+                self._release_retired()
+
+    def _follow(self) -> Served:
+        target = self.store.resolve(self.alias)
+        if target != self._current:
+            try:
+                self._open(target)
+            except StoreBusyError:
+                if self._current is None:
+                    raise
+                return self._served[self._current]  # still being written: not yet served
+            self._current = target
+            self._release_retired()
+        return self._served[target]
+
+    def _open(self, collection: str) -> None:
+        meta = self.store.metadata(collection)
+        points = self.store.count(collection)  # opens it: fails here, not in a request
+        version = str(meta.get("model_version", ""))
+        self._served[collection] = Served(collection, version, points, meta)
+
+    def _release_retired(self) -> None:
+        for name in [c for c in self._served if c != self._current]:
+            if self._in_flight[name] <= 0:
+                self.store.close_collection(name)
+                del self._served[name]
 
     def close(self) -> None:
         self.queries.close()

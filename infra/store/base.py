@@ -163,6 +163,9 @@ class VectorStore(Protocol):
     A store is a context manager: ``with open_store(settings.store) as store:``."""
 
     backend: str
+    # False where one process opens a collection at a time (the embedded store): a writer then
+    # never touches a served collection but copies it into a new revision.
+    writes_while_served: bool
 
     def __enter__(self) -> Self: ...
 
@@ -193,6 +196,12 @@ class VectorStore(Protocol):
         """Merge ``values`` into the collection's metadata."""
 
     def delete_collection(self, name: str) -> None: ...
+
+    def copy_collection(self, source: str, target: str) -> None:
+        """A new collection ``target`` holding what ``source`` holds, metadata included."""
+
+    def close_collection(self, name: str) -> None:
+        """Let go of one collection this store has open (a no-op where nothing is held)."""
 
     def dimension(self, name: str) -> int: ...
 

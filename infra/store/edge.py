@@ -65,6 +65,9 @@ class EdgeStore(Closing):
     """Collections are folders ``<root>/<name>/`` holding the shard and a small metadata file."""
 
     backend = "embedded"
+    # One process opens a collection at a time, so a served collection is never written: a
+    # writer copies it into a new revision (see infra.revisions).
+    writes_while_served = False
 
     def __init__(
         self, root: Path, index: IndexParams | None = None, keep_open: bool = False
@@ -211,6 +214,26 @@ class EdgeStore(Closing):
         if shard is not None:
             shard.close()
         shutil.rmtree(self._dir(name), ignore_errors=True)
+
+    def copy_collection(self, source: str, target: str) -> None:
+        """Copy a flushed collection's folder, also while another process has it open (a
+        served collection is never written, so its files do not change under the copy). The
+        copy is staged outside the listing and renamed into place: a crash leaves no half
+        collection."""
+        src = self._dir(self.resolve(source))
+        dst = self._dir(target)
+        if dst.exists():
+            raise StoreError(f"collection {target!r} already exists.")
+        staging = self.root / ".staging" / target
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(src, staging)
+        staging.rename(dst)
+
+    def close_collection(self, name: str) -> None:
+        """Close one open collection, so another process may open it (or prune delete it)."""
+        shard = self._shards.pop(name, None)
+        if shard is not None:
+            shard.close()
 
     def upsert(self, name: str, batch: PointBatch) -> None:
         check_dimension(name, self.dimension(name), batch.vectors)

@@ -76,6 +76,7 @@ class ServerStore(Closing):
     """The same contract as the embedded store, over qdrant-client."""
 
     backend = "server"
+    writes_while_served = True  # the server takes concurrent readers and writers
 
     def __init__(self, config: ServerConfig, keep_open: bool = False) -> None:
         self.config = config
@@ -224,6 +225,13 @@ class ServerStore(Closing):
             raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
         self._dims.pop(name, None)
         self._call(lambda: self._client.delete_collection(name))
+
+    def copy_collection(self, source: str, target: str) -> None:
+        # A server writes served collections in place, so nothing asks it for revisions.
+        raise StoreError("a Qdrant server writes collections in place; nothing is copied.")
+
+    def close_collection(self, name: str) -> None:
+        """Nothing to let go of: the server holds collections, not this client."""
 
     # -- points ---------------------------------------------------------------------------------
 

@@ -171,16 +171,24 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     _rewrite_manifest(sample.root, gone, new)
     second = pipeline(settings)
     assert first.embedded == 60
-    # Exactly the five new items and the one whose file changed; the ten gone are deleted.
-    assert second.collection == first.collection and second.points == 55
-    assert second.embedded == 6
+    # Exactly the five new items and the one whose file changed; the ten gone are deleted. The
+    # served collection is never written on the embedded store: the change lands in a copy,
+    # which is served once it passes the gate.
+    assert second.collection == f"{first.collection}-r2" and second.points == 55
+    assert second.embedded == 6 and second.decision.promoted
     store = open_store(settings.store)
     try:
         ids = store.find_ids(second.collection, [Condition.equals("split", SPLIT)], limit=1000)
         items = {p["item_id"] for p in store.payloads(second.collection, ids).values()}
         assert len(ids) == 55 and len(items) == 55 and not gone & items
+        assert store.count(first.collection) == 60
+        assert store.metadata(second.collection)["derived_from"] == first.collection
+        assert store.resolve(settings.served_alias) == second.collection
     finally:
         store.close()
+    # Unchanged items: nothing is copied, embedded or opened.
+    third = pipeline(settings)
+    assert (third.collection, third.embedded) == (second.collection, 0)
     # The scheduled re-index embeds new products with the served model, no retraining.
     _rewrite_manifest(
         sample.root, set(), [{"path": "new-60.png", "item_id": "late", "label": "Bag"}]
@@ -192,6 +200,9 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         "image_size": 32,
     }
     assert scheduled_reindex({**overrides, "progress": False}) == 56
+    with open_store(settings.store) as store:  # and it is served: evaluated and promoted
+        assert store.resolve(settings.served_alias) == f"{first.collection}-r3"
+        assert store.count(settings.served_alias) == 56
 
 
 def test_cli_indexes_a_catalog_folder_and_queries_it(

@@ -45,6 +45,7 @@ class NamespacedStore:
         self.inner = inner
         self.prefix = prefix
         self.backend = inner.backend
+        self.writes_while_served = inner.writes_while_served
 
     def qualified(self, name: str) -> str:
         """The name ``name`` has in the inner store."""

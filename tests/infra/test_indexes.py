@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from infra.indexing import finalize
 from infra.indexes import find_version, gate, list_indexes, promote_if_better, prune
 from infra.store import PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
@@ -20,7 +21,7 @@ def _index(store: VectorStore, version: str, p1: float | None, n: int = 5) -> st
     vectors = np.eye(n, 4, dtype=np.float32) + 0.1
     ids = [point_id("toy", "train", i) for i in range(n)]
     store.upsert(name, PointBatch(ids, vectors, [{"item_id": f"train-{i}"} for i in range(n)]))
-    store.finalize(name)
+    finalize(store, name, n, 0.0)
     if p1 is not None:
         store.set_metadata(name, {"metrics": {"precision_at_1": p1}})
     return name

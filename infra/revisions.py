@@ -1,0 +1,83 @@
+"""Revisions of a model's collection, so that a reader never blocks a writer.
+
+A model version's collection is ``<dataset>-<version>``; on the embedded store, where one process
+opens a collection at a time, a served collection is never written: a run that changes it copies
+the newest revision into ``<dataset>-<version>-r<N+1>`` (its stored vectors come along, so only
+new and changed items are embedded), brings the copy in line with the source, and the alias
+moves once it passes the gate. A Qdrant server writes in place, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from infra.store.base import VectorStore
+
+_REVISION = re.compile(r"^(?P<base>.+)-r(?P<n>\d+)$")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The collection a run writes, and what it knows before opening it."""
+
+    collection: str
+    derived_from: str | None  # the revision it was copied from, when copied by this run
+    unchanged: bool  # complete and built from the same items: nothing to write or measure
+
+
+def items_digest(ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> str:
+    """What decides a collection's content besides the model: every point id and payload."""
+    h = hashlib.sha256()
+    for pid, payload in zip(ids, payloads, strict=True):
+        h.update(pid.encode())
+        h.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+    return h.hexdigest()[:16]
+
+
+def number(collection: str, base: str) -> int | None:
+    """1 for ``base`` itself, N for ``base-rN``, None for anything else."""
+    if collection == base:
+        return 1
+    m = _REVISION.match(collection)
+    return int(m["n"]) if m and m["base"] == base else None
+
+
+def base_of(collection: str) -> str:
+    m = _REVISION.match(collection)
+    return m["base"] if m else collection
+
+
+def revisions(names: Sequence[str], base: str) -> list[str]:
+    """``base`` and its revisions among ``names``, oldest first."""
+    found = [(n, c) for c in names if (n := number(c, base)) is not None]
+    return [c for _, c in sorted(found)]
+
+
+def writable(store: VectorStore, base: str, digest: str) -> Revision:
+    """The collection this run may write for model collection ``base``.
+
+    The newest revision, unless it is complete with the same items (nothing to do), or it is
+    served on a store that cannot write a served collection (copy it into the next revision).
+    Only metadata is read here: a served collection may be open in another process."""
+    found = revisions(store.list_collections(), base)
+    if not found:
+        return Revision(base, None, False)
+    latest = found[-1]
+    meta = store.metadata(latest)
+    if meta.get("complete") and meta.get("items_digest") == digest:
+        return Revision(latest, None, True)
+    if store.writes_while_served or latest not in store.aliases().values():
+        return Revision(latest, None, False)
+    new = f"{base}-r{(number(latest, base) or 1) + 1}"
+    store.copy_collection(latest, new)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    fresh = {"derived_from": latest, "complete": False, "created_at": stamp, "metrics": {}}
+    store.set_metadata(new, fresh)
+    return Revision(new, latest, False)
