@@ -58,10 +58,16 @@ def engine(runs: int) -> dict[str, float]:
 
 
 def wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
+    return parse_wrk(run_wrk(url, script, connections, seconds))
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: int) -> str:
     threads = min(2, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    out = subprocess.run([*cmd, "-s", str(script), url], capture_output=True, text=True).stdout
+    return subprocess.run([*cmd, "-s", str(script), url], capture_output=True, text=True).stdout
 
+
+def parse_wrk(out: str) -> dict[str, float]:
     def latency(pct: str) -> float:
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         return float(m.group(1)) * UNITS[m.group(2)] if m else float("nan")

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from infra.store.base import VectorStore
+from infra.store.base import StoreBusyError, VectorStore
 
 _REVISION = re.compile(r"^(?P<base>.+)-r(?P<n>\d+)$")
 
@@ -63,9 +63,10 @@ def revisions(names: Sequence[str], base: str) -> list[str]:
 def writable(store: VectorStore, base: str, digest: str) -> Revision:
     """The collection this run may write for model collection ``base``.
 
-    The newest revision, unless it is complete with the same items (nothing to do), or it is
-    served on a store that cannot write a served collection (copy it into the next revision).
-    Only metadata is read here: a served collection may be open in another process."""
+    The newest revision, unless it is complete with the same items (nothing to do), or, on a
+    store that cannot write a served collection, it is served or still open elsewhere (an API
+    that has not yet let go of it): then it is copied into the next revision. A served
+    collection is never opened here: it may be open in another process."""
     found = revisions(store.list_collections(), base)
     if not found:
         return Revision(base, None, False)
@@ -73,7 +74,9 @@ def writable(store: VectorStore, base: str, digest: str) -> Revision:
     meta = store.metadata(latest)
     if meta.get("complete") and meta.get("items_digest") == digest:
         return Revision(latest, None, True)
-    if store.writes_while_served or latest not in store.aliases().values():
+    if store.writes_while_served or (
+        latest not in store.aliases().values() and _can_open(store, latest)
+    ):
         return Revision(latest, None, False)
     new = f"{base}-r{(number(latest, base) or 1) + 1}"
     store.copy_collection(latest, new)
@@ -81,3 +84,11 @@ def writable(store: VectorStore, base: str, digest: str) -> Revision:
     fresh = {"derived_from": latest, "complete": False, "created_at": stamp, "metrics": {}}
     store.set_metadata(new, fresh)
     return Revision(new, latest, False)
+
+
+def _can_open(store: VectorStore, collection: str) -> bool:
+    try:
+        store.count(collection)
+    except StoreBusyError:
+        return False
+    return True

@@ -4,6 +4,7 @@ collections' metadata. Opened in the app's lifespan, closed with it."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from infra.settings import Settings
 from infra.store import StoreBusyError, VectorStore
 
 T = TypeVar("T")
+REREAD_S = 1.0  # how stale a server collection's count and metadata may be in an answer
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Service:
         self._served: dict[str, Served] = {}
         self._current: str | None = None
         self._in_flight: Counter[str] = Counter()
+        self._read_at = 0.0
         self.metrics = metrics
 
     @property
@@ -84,6 +87,8 @@ class Service:
 
     def _follow(self) -> Served:
         target = self.store.resolve(self.alias)
+        if target == self._current and self._stale():
+            self._open(target)  # a server's collection is written in place: re-read its count
         if target != self._current:
             try:
                 self._open(target)
@@ -100,6 +105,10 @@ class Service:
         points = self.store.count(collection)  # opens it: fails here, not in a request
         version = str(meta.get("model_version", ""))
         self._served[collection] = Served(collection, version, points, meta)
+        self._read_at = time.monotonic()
+
+    def _stale(self) -> bool:
+        return self.store.writes_while_served and time.monotonic() - self._read_at > REREAD_S
 
     def _release_retired(self) -> None:
         for name in [c for c in self._served if c != self._current]:

@@ -174,6 +174,26 @@ def test_a_promotion_elsewhere_is_followed_by_the_next_request(api: Api) -> None
     assert after.status_code == 200, after.text
     assert after.headers["X-Lookalike-Collection"] == indexed.collection
     assert after.json()["model_version"] == model.model_version
+    old = before.json()["collection"]
+    if settings.store.backend == "embedded":
+        from infra.store.edge import EdgeStore
+
+        # The API let go of the old collection after its last request: it can be opened (or
+        # pruned) by another process now.
+        with EdgeStore(settings.store.path) as other:
+            assert other.count(old) == TRAIN + TEST
+    # The catalog changes while the API serves the new index: the writer copies the served
+    # collection on the embedded store (a server writes in place), the API keeps answering.
+    smaller = settings.with_(test_limit=TEST - 10)
+    changed = index_flow(smaller, model, scan_source(smaller))
+    copied = settings.store.backend == "embedded"
+    assert changed.collection == (f"{indexed.collection}-r2" if copied else indexed.collection)
+    assert changed.points == TRAIN + TEST - 10 and changed.embedded == 0
+    during = _get(api, "/v1/similar/items/test-3", k=3)
+    assert during.status_code == 200
+    if copied:  # answered by the complete served collection, not the one being written
+        assert during.headers["X-Lookalike-Collection"] == indexed.collection
+        assert during.headers["X-Lookalike-Points"] == str(TRAIN + TEST)
     # Put the first index back for the tests that follow.
     with open_store(settings.store) as store:
         store.set_alias(settings.served_alias, before.json()["collection"])

@@ -94,7 +94,7 @@ def test_indexing_again_embeds_nothing(run: tuple[Settings, RunSummary]) -> None
     settings, summary = run
     assert summary.embedded == TRAIN + TEST
     again = index_flow(settings, summary.model, summary.source)
-    assert again == Indexed(summary.collection, TRAIN + TEST, embedded=0)
+    assert again == Indexed(summary.collection, TRAIN + TEST, embedded=0, unchanged=True)
 
 
 def test_cli_similar_answers_from_the_index(

@@ -89,6 +89,11 @@ def test_a_collection_open_in_another_store_is_copied_not_opened(tmp_path: Path)
         _write(writer, revision.collection, 6, "d2")
         writer.set_alias(ALIAS, revision.collection)
     assert reader.count(ALIAS) == 6  # the reader follows the alias to the new revision
+    with EdgeStore(root) as writer:
+        writer.set_alias(ALIAS, BASE)  # a rollback: the reader still has the newest open
+        assert reader.count(ALIAS) == 5
+        again = writable(writer, BASE, "d3")
+        assert (again.collection, again.derived_from) == (f"{BASE}-r3", f"{BASE}-r2")
     reader.close_collection(BASE)
     with EdgeStore(root) as other:
         assert other.count(BASE) == 5  # released: another process may open it now
