@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -233,3 +234,19 @@ def recommend(
     if strategy == "average_vector" and len(neg):
         query = 2 * query - neg.mean(axis=0)
     return similar_to_vector(store, name, query, opts, examples)
+
+
+SAMPLE_POOL = 2000
+
+
+def sample(
+    store: VectorStore, name: str, where: Sequence[Condition], n: int, seed: int
+) -> list[Hit]:
+    """``n`` items matching ``where``, picked by ``seed`` from the first matches in id order
+    (point ids are hashes, so that order is already unrelated to the catalog's); scores are 0."""
+    if where:
+        check_filters(where, fields_of(store, name))
+    ids = store.find_ids(name, where, SAMPLE_POOL)
+    picked = random.Random(seed).sample(ids, min(n, len(ids)))
+    payloads = store.payloads(name, picked)
+    return [Hit(pid, 0.0, payloads[pid]) for pid in picked if pid in payloads]

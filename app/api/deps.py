@@ -23,8 +23,12 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
+KEY_COOKIE = "lookalike_key"  # the gallery's sign-in, so its <img> requests carry the key
+
+
 def require_key(request: Request, service: ServiceDep) -> None:
-    """With LOOKALIKE_API_KEY set, the request must carry it (X-API-Key or a Bearer token)."""
+    """With LOOKALIKE_API_KEY set, the request must carry it: the X-API-Key header, a Bearer
+    token, or the gallery's cookie."""
     key = service.settings.serve.api_key
     if key is None:
         return
@@ -32,6 +36,7 @@ def require_key(request: Request, service: ServiceDep) -> None:
     auth = request.headers.get("authorization") or ""
     if auth.lower().startswith("bearer "):
         given = given or auth[7:].strip()
+    given = given or request.cookies.get(KEY_COOKIE, "")
     if not given:
         raise UnauthorizedError("this API needs a key: send it as the X-API-Key header.")
     if not secrets.compare_digest(given.encode(), key.get_secret_value().encode()):

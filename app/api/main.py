@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.api import errors, items, queries
 from app.api.metrics import Metrics
 from app.api.service import Service
+from app.gallery import routes as gallery
 from app.read_commands import API_FILE
 from infra.files import write_json_atomically
 from infra.settings import Settings
@@ -48,6 +49,8 @@ def create_app(settings: Settings, url: str | None = None) -> FastAPI:
     app.include_router(queries.router)
     app.include_router(items.router)
     app.include_router(items.health)
+    app.include_router(gallery.router)
+    app.mount("/static", gallery.static, name="static")
     return app
 
 

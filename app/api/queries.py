@@ -61,7 +61,7 @@ async def similar_item(item_id: str, args: QueryParams, service: ServiceDep) -> 
     return respond(service, args, lambda s, c, o: similar_to_item(s, c, item_id, o))
 
 
-async def _upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
+async def upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
     limit = int(limit_mb * 1024 * 1024)
     if int(request.headers.get("content-length") or 0) > limit + 64 * 1024:
         raise TooLargeError(f"the upload is larger than {limit_mb:g} MB: send a smaller image.")
@@ -81,14 +81,19 @@ async def similar_image(
     file: UploadFile = File(description="A PNG, JPEG or WebP image."),  # noqa: B008
 ) -> Response:
     """Items like an uploaded photo, embedded with the model that built the served index."""
-    data = await _upload(request, file, service.settings.serve.max_upload_mb)
+    data = await upload(request, file, service.settings.serve.max_upload_mb)
+    return answer(*image_hits(service, data, args))
+
+
+def image_hits(service: Service, data: bytes, args: QueryArgs) -> tuple[Served, list[Hit]]:
+    """The hits for an image, embedded with the model that built the served collection."""
     with service.serving() as served:
         opts = options(args, service, served.metadata)
         model = service.run(lambda s: service.queries.model_for(served.collection))
         kind = served.metadata.get("kind")
         vector = embed(model, None if kind is None else str(kind), data)
         hits = service.run(lambda s: similar_to_vector(s, served.collection, vector, opts))
-        return answer(served, hits)
+        return served, hits
 
 
 @router.post("/similar/vector", response_model=Answer)

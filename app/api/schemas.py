@@ -13,18 +13,20 @@ from infra.store.base import MAX_K
 class QueryArgs(BaseModel):
     """The query options the command line has, as query-string parameters."""
 
-    k: int = Field(10, ge=1, le=MAX_K, description="How many hits.")
-    offset: int = Field(0, ge=0, le=MAX_K, description="Skip this many hits first.")
-    score_threshold: float | None = Field(None, description="Drop hits scoring less.")
-    label: list[str] | None = Field(None, description="Only these labels (repeatable).")
-    not_label: list[str] | None = Field(None, description="Not these labels (repeatable).")
-    split: str | None = Field(None, description="Only this split (train, test, catalog).")
-    where: list[str] = Field([], description="KEY=VALUE payload equality (repeatable).")
-    range: list[str] = Field([], description="KEY=MIN:MAX numeric range (repeatable).")
-    max_per_label: int | None = Field(None, ge=1, description="Diversity: hits per label.")
-    season: str | None = Field(None, description="Only this season ('current': today's).")
-    boost_season: str | None = Field(None, description="Rank this season's items higher.")
-    hnsw_ef: int | None = Field(None, ge=1, description="Search beam (speed against recall).")
+    k: int = Field(default=10, ge=1, le=MAX_K, description="How many hits.")
+    offset: int = Field(default=0, ge=0, le=MAX_K, description="Skip this many hits first.")
+    score_threshold: float | None = Field(default=None, description="Drop hits scoring less.")
+    label: list[str] | None = Field(default=None, description="Only these labels (repeatable).")
+    not_label: list[str] | None = Field(default=None, description="Not these labels (repeatable).")
+    split: str | None = Field(default=None, description="Only this split (train, test, catalog).")
+    where: list[str] = Field(default=[], description="KEY=VALUE payload equality (repeatable).")
+    range: list[str] = Field(default=[], description="KEY=MIN:MAX numeric range (repeatable).")
+    max_per_label: int | None = Field(default=None, ge=1, description="Diversity: hits per label.")
+    season: str | None = Field(default=None, description="Only this season ('current': today's).")
+    boost_season: str | None = Field(default=None, description="Rank this season's items higher.")
+    hnsw_ef: int | None = Field(
+        default=None, ge=1, description="Search beam (speed against recall)."
+    )
 
 
 QueryParams = Annotated[QueryArgs, Query()]
@@ -51,7 +53,7 @@ class VectorQuery(BaseModel):
 
 class Recommendation(BaseModel):
     like: list[str] = Field(min_length=1, description="Item ids the user liked.")
-    dislike: list[str] = Field([], description="Item ids the user did not like.")
+    dislike: list[str] = Field(default=[], description="Item ids the user did not like.")
     strategy: Literal["average_vector", "best_score", "centroid"] = "average_vector"
 
 

@@ -293,3 +293,9 @@ class ServeSettings(Section):
     max_upload_mb: float = Field(
         default=10.0, gt=0, description="The largest image the API accepts, in megabytes."
     )
+    prefect_ui_url: str | None = Field(
+        default=None, description="The Prefect UI, linked from the gallery when set."
+    )
+    tensorboard_url: str | None = Field(
+        default=None, description="TensorBoard (`lookalike tensorboard`), linked from the gallery."
+    )

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.indexing import finalize
 from infra.indexes import find_version, list_indexes
+from infra.indexing import finalize
 from infra.revisions import items_digest, writable
 from infra.store import PointBatch, StoreBusyError, VectorStore, point_id
 from infra.store.base import CollectionSpec

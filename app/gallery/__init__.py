@@ -1,0 +1,1 @@
+"""The gallery: a web page at ``/`` over the same service as the API."""

@@ -1,0 +1,142 @@
+"""What the gallery shows, as plain data: the page's template only lays it out.
+
+One request shows one view: a browsable sample (filtered by any payload field), the items like
+one item, like an uploaded photo, or like a person's likes and unlike their dislikes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, Field
+
+from app.api.deps import options
+from app.api.schemas import QueryArgs
+from app.api.service import Served, Service
+from infra.query import (
+    STRATEGIES,
+    Strategy,
+    recommend,
+    resolve_items,
+    sample,
+    similar_to_item,
+)
+from infra.store import Hit, VectorStore
+
+Mode = Literal["browse", "similar", "image", "recommend"]
+METRICS = (("precision@1", "precision_at_1"), ("recall@10", "recall_at_10"), ("MAP@R", "map_at_r"))
+
+
+class GalleryArgs(BaseModel):
+    """The page's state, all in its address, so every view can be bookmarked and shared."""
+
+    label: list[str] = []
+    split: str | None = None
+    season: str | None = None
+    where: list[str] = []
+    item: str | None = None
+    like: list[str] = []
+    dislike: list[str] = []
+    strategy: Strategy = "average_vector"
+    max_per_label: int | None = Field(default=None, ge=1)
+    boost_season: str | None = None
+    k: int = Field(default=12, ge=1, le=100)
+    shuffle: int = Field(default=0, ge=0)
+
+    def query_args(self) -> QueryArgs:
+        return QueryArgs(
+            k=self.k,
+            label=[x for x in self.label if x] or None,
+            split=self.split or None,
+            season=self.season or None,
+            where=[w for w in self.where if w],
+            max_per_label=self.max_per_label,
+            boost_season=self.boost_season or None,
+        )
+
+    def url(self, **changes: Any) -> str:
+        """This page's address with some of its state changed (None drops a setting)."""
+        state = {**self.model_dump(), **changes}
+        pairs = [(k, v) for k, v in state.items() if v not in (None, "", [], 0) or k == "k"]
+        return "/?" + urlencode([(k, v) for k, v in pairs if k != "k" or v != 12], doseq=True)
+
+    def toggled(self, kind: Literal["like", "dislike"], item_id: str) -> str:
+        """The address with ``item_id`` added to (or removed from) the likes or dislikes."""
+        chosen = list(getattr(self, kind))
+        other = "dislike" if kind == "like" else "like"
+        rest = [i for i in getattr(self, other) if i != item_id]
+        chosen = [i for i in chosen if i != item_id] if item_id in chosen else [*chosen, item_id]
+        return self.url(**{kind: chosen, other: rest, "item": None})
+
+
+@dataclass(frozen=True)
+class Card:
+    item_id: str
+    label: str
+    score: float | None
+    details: str  # split and the attributes worth a glance
+
+
+@dataclass(frozen=True)
+class Glance:
+    """The index at a glance."""
+
+    served: Served
+    metrics: list[tuple[str, float | None, float | None]]  # name, learned, raw pixels
+    links: list[tuple[str, str]]
+
+
+@dataclass
+class View:
+    mode: Mode
+    title: str
+    cards: list[Card] = field(default_factory=list)
+    query: Card | None = None
+    error: str | None = None
+
+
+def card(hit: Hit, scored: bool) -> Card:
+    p = hit.payload
+    item_id = str(p.get("item_id", hit.id))
+    attrs = [str(p["split"])] if p.get("split") else []
+    attrs += [f"{k} {p[k]}" for k in ("season", "colour", "color", "brand") if p.get(k)]
+    label = str(p.get("label_name") or p.get("label") or "unlabelled")
+    return Card(item_id, label, hit.score if scored else None, ", ".join(attrs))
+
+
+def cards(hits: Sequence[Hit], scored: bool = True) -> list[Card]:
+    return [card(h, scored) for h in hits]
+
+
+def glance(served: Served, links: list[tuple[str, str]]) -> Glance:
+    recorded = dict(served.metadata.get("metrics") or {})
+    rows = [
+        (name, recorded.get(key), recorded.get(f"pixels_{key}"))
+        for name, key in METRICS
+        if key in recorded
+    ]
+    return Glance(served, rows, links)
+
+
+def build(service: Service, served: Served, args: GalleryArgs) -> View:
+    """The view the page's state asks for, answered by ``served``."""
+    opts = options(args.query_args(), service, served.metadata)
+    name = served.collection
+    if args.like:
+        strategy = args.strategy if args.strategy in STRATEGIES else "average_vector"
+        hits = service.run(lambda s: recommend(s, name, args.like, args.dislike, strategy, opts))
+        return View("recommend", f"Recommended for {len(args.like)} liked", cards(hits))
+    if args.item:
+        item = args.item
+        hits = service.run(lambda s: similar_to_item(s, name, item, opts))
+        query = service.run(lambda s: sample_of(s, name, item))
+        return View("similar", f"More like {item}", cards(hits), query)
+    picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))
+    return View("browse", "Browse", cards(picked, scored=False))
+
+
+def sample_of(store: VectorStore, name: str, item_id: str) -> Card:
+    pid = resolve_items(store, name, [item_id])[0]
+    return card(Hit(pid, 1.0, store.payloads(name, [pid])[pid]), scored=False)

@@ -1,0 +1,67 @@
+"""Headless Chromium for the gallery's tests and its benchmark: Debian's `chromium` and
+`chromium-driver` packages, driven by Selenium (Playwright's own browser download cannot work
+offline)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+CHROMIUM = ("chromium", "chromium-browser")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    # No network here: without these Chromium keeps calling home and filling the log.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+)
+
+
+def missing() -> str | None:
+    """Why no browser can run here, or None."""
+    if not any(shutil.which(c) for c in CHROMIUM) or not shutil.which("chromedriver"):
+        return (
+            "Debian's chromium and chromium-driver are not installed "
+            "(apt-get install chromium chromium-driver; .ci/run installs them)"
+        )
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: pip install -e '.[dev]'"
+    return None
+
+
+@contextmanager
+def chrome(width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A headless Chromium with a fresh profile, closed on the way out."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = next(str(p) for c in CHROMIUM if (p := shutil.which(c)))
+    with tempfile.TemporaryDirectory() as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = binary
+        for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def page_seconds(driver: Any) -> float:
+    """From the request of the page shown now to its load event (its images loaded)."""
+    timing = driver.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0];"
+        "return [n.startTime, n.loadEventEnd];"
+    )
+    return float(timing[1] - timing[0]) / 1000
