@@ -65,3 +65,36 @@ def page_seconds(driver: Any) -> float:
         "return [n.startTime, n.loadEventEnd];"
     )
     return float(timing[1] - timing[0]) / 1000
+
+
+def navigates(driver: Any, action: Any) -> None:
+    """Do ``action`` and wait for the next page (a script's submit is not waited for)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+def click(driver: Any, css: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    navigates(driver, lambda: driver.find_element(By.CSS_SELECTOR, css).click())
+
+
+def cards(driver: Any) -> list[dict[str, str]]:
+    """Each result card's item, label and score as the page shows them."""
+    found: list[dict[str, str]] = driver.execute_script(
+        "return [...document.querySelectorAll('#results .card')].map(c => ({"
+        "item: c.dataset.item, label: c.dataset.label,"
+        "score: (c.querySelector('.score b') || {}).textContent || '',"
+        "alt: c.querySelector('img').alt,"
+        "details: (c.querySelector('.details') || {}).textContent || '',"
+        "loaded: c.querySelector('img').complete && c.querySelector('img').naturalWidth > 0}))"
+    )
+    return found

@@ -55,3 +55,27 @@ def test_photos_attributes_and_modes(shop: tuple[str, Path]) -> None:
     r = httpx.post(f"{url}/v1/similar/image", files=files, timeout=60)
     assert r.status_code == 415 and "unsupported mode CMYK" in r.json()["error"]
     assert httpx.get(f"{url}/v1/similar/items/sku-00002").status_code == 200
+
+
+def test_the_gallery_shows_a_catalogs_own_photos_and_filters_its_attributes(
+    shop: tuple[str, Path],
+) -> None:
+    from benchmarks.browser import cards, chrome, click, missing, navigates
+
+    if missing():
+        pytest.skip(str(missing()))
+    from selenium.webdriver.common.by import By
+
+    url, root = shop
+    with chrome() as driver:
+        driver.get(url + "/")
+        shown = cards(driver)
+        assert shown and all(c["loaded"] and c["item"].startswith("sku-") for c in shown)
+        where = driver.find_element(By.ID, "f-where")
+        where.send_keys("colour=red")
+        click(driver, ".filters button")
+        red = cards(driver)
+        assert red and all("colour red" in c["details"] for c in red)
+        photo = next(root.glob("*/sku-00007.png"))
+        navigates(driver, lambda: driver.find_element(By.ID, "photo").send_keys(str(photo)))
+        assert cards(driver)[0]["item"] == "sku-00007"

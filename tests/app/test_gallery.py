@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from app.api.main import create_app
-from benchmarks.browser import chrome, missing, page_seconds
+from benchmarks.browser import cards, chrome, click, missing, navigates, page_seconds
 from catalogs.fashion_mnist import split_of
 from infra.settings import Settings
 from tests.app.conftest import TEST, TRAIN, build_index, running
@@ -41,37 +41,6 @@ def site(
 def browser() -> Iterator[Any]:
     with chrome() as driver:
         yield driver
-
-
-def navigates(driver: Any, action: Any) -> None:
-    """Do ``action`` and wait for the next page (a script's submit is not waited for)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    old = driver.find_element(By.TAG_NAME, "html")
-    action()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
-
-
-def click(driver: Any, css: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    navigates(driver, lambda: driver.find_element(By.CSS_SELECTOR, css).click())
-
-
-def cards(driver: Any) -> list[dict[str, str]]:
-    """Each result card's item, label and score as the page shows them."""
-    return driver.execute_script(  # type: ignore[no-any-return]
-        "return [...document.querySelectorAll('#results .card')].map(c => ({"
-        "item: c.dataset.item, label: c.dataset.label,"
-        "score: (c.querySelector('.score b') || {}).textContent || '',"
-        "alt: c.querySelector('img').alt,"
-        "loaded: c.querySelector('img').complete && c.querySelector('img').naturalWidth > 0}))"
-    )
 
 
 def test_browse_then_more_like_this(site: tuple[str, Path], browser: Any) -> None:
@@ -172,8 +141,8 @@ def test_like_two_items_and_get_recommendations_without_them(
 
 
 def test_keyboard_and_a_phone_screen(site: tuple[str, Path], browser: Any) -> None:
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     url, _ = site
