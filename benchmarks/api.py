@@ -86,8 +86,8 @@ def parse_wrk(out: str) -> dict[str, float]:
     }
 
 
-def image_script(folder: Path) -> Path:
-    """A wrk script that uploads one Fashion-MNIST test item as a PNG, multipart."""
+def item_png() -> bytes:
+    """Fashion-MNIST's test item 42 as a PNG."""
     from PIL import Image
 
     from catalogs.fashion_mnist import split_of
@@ -98,13 +98,18 @@ def image_script(folder: Path) -> Path:
     root = resolve_root(s.data.data_root, s.data_dir, s.data.debian_data_dir, download=False)
     png = io.BytesIO()
     Image.fromarray(split_of(str(root), "test").images[42].numpy()).save(png, "PNG")
+    return png.getvalue()
+
+
+def image_script(folder: Path, png: bytes) -> Path:
+    """A wrk script that uploads ``png``, multipart."""
     boundary = "lookalikebench"
     body = (
         (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\n'
             "Content-Type: image/png\r\n\r\n"
         ).encode()
-        + png.getvalue()
+        + png
         + f"\r\n--{boundary}--\r\n".encode()
     )
     escaped = "".join(f"\\{b}" for b in body)
@@ -145,7 +150,9 @@ def main() -> None:
             for c in (1, 4, 16):
                 got = wrk(url, rotate, c, args.seconds)
                 rows.append({"query": "similar by item, HTTP", "concurrency": c, **got})
-            got = wrk(f"{url}/v1/similar/image?k=10", image_script(Path(tmp)), 1, args.seconds)
+            got = wrk(
+                f"{url}/v1/similar/image?k=10", image_script(Path(tmp), item_png()), 1, args.seconds
+            )
             rows.append({"query": "similar to an uploaded image, HTTP", "concurrency": 1, **got})
             # The floor: FastAPI and uvicorn answering /healthz, which does no work at all.
             plain = Path(tmp) / "plain.lua"

@@ -1,0 +1,130 @@
+"""Similar-to-image over HTTP for a ResNet-18 catalog, beside the bare forward pass of one image
+by the same model in-process, in one run.
+
+It writes a sample catalog (Fashion-MNIST product shots, RGB PNGs, 256 px) to a temporary folder,
+runs the pipeline on it with ResNet-18 at 224 px (random init: ImageNet weights cannot be
+downloaded here, and the cost does not depend on the weights), then times, one image at a time:
+the bare forward pass (a preprocessed tensor through the model), the whole in-process query
+(decode, preprocess, forward, search), and the HTTP endpoint under wrk at concurrency 1.
+`python -m benchmarks.api_image [-n 300]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.api import image_script, wrk
+from benchmarks.common import write
+
+
+def timed(fn: Callable[[], object], runs: int) -> dict[str, float]:
+    fn()  # warm
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    return {"p50_ms": statistics.median(times), "p99_ms": times[int(0.99 * len(times))]}
+
+
+def in_process(settings: Any, photo: bytes, runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The bare forward pass, and the whole query in-process (the store closed afterwards)."""
+    import torch
+
+    from app.queries import QueryService
+    from infra.query import QueryOptions
+    from model.images import decode_rgb, open_image
+
+    with QueryService(settings) as service:
+        model = service.model_for(service.name)
+        pixels = decode_rgb(open_image(photo), model.image_size, model.channels)[None]
+
+        def forward() -> None:
+            with torch.inference_mode():
+                model(pixels)
+
+        bare = timed(forward, runs)
+        query = timed(lambda: service.similar_image(photo, QueryOptions(k=10)), runs)
+    return bare, query
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=300, help="catalog items")
+    parser.add_argument("--runs", type=int, default=200, help="in-process timings")
+    parser.add_argument("--seconds", type=int, default=10, help="the wrk run")
+    parser.add_argument("--port", type=int, default=8096)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
+    from catalogs.sample import write_sample_catalog
+    from flows.pipeline import pipeline
+    from infra.settings import Settings
+    from model.data import load_split, resolve_root
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(progress=False)
+        test = load_split(resolve_root(base.data.data_root, base.data_dir), "test")
+        shop = write_sample_catalog(test, Path(tmp) / "shop", n=args.n, size=256, broken=False)
+        settings = Settings(
+            home=Path(tmp) / "home",
+            catalog=shop.root,
+            backbone="resnet18",
+            weights="none",
+            image_size=224,
+            finetune_epochs=0,
+            catalog_min_precision_at_1=0.0,  # random weights: serve it whatever it scores
+            progress=False,
+        )
+        assert pipeline(settings).decision.promoted
+        photo = next(shop.root.glob("*/sku-00007.png")).read_bytes()
+        bare, query = in_process(settings, photo, args.runs)
+        env = {**os.environ, "LOOKALIKE_HOME": str(settings.home)}
+        env |= {"LOOKALIKE_CATALOG": str(shop.root), "LOOKALIKE_BACKBONE": "resnet18"}
+        cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(args.port)]
+        api = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{args.port}"
+        try:
+            import httpx
+
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/readyz").raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline or api.poll() is not None:
+                        raise SystemExit("the API did not start") from None
+                    time.sleep(0.3)
+            script = image_script(Path(tmp), photo)
+            http = wrk(f"{url}/v1/similar/image?k=10", script, 1, args.seconds)
+        finally:
+            api.terminate()
+            api.wait(30)
+    rows = [
+        {"query": "bare forward pass of one image (ResNet-18, 224 px)", **bare},
+        {"query": "similar to image in-process (decode, preprocess, forward, search)", **query},
+        {
+            "query": "similar to image over HTTP (wrk, c=1)",
+            "p50_ms": http["p50_ms"],
+            "p99_ms": http["p99_ms"],
+        },
+    ]
+    extra = {"items": args.n, "requests": http["requests"], "failed": http["failed"]}
+    print(write("api_image", rows, extra).read_text())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LOOKALIKE_PROGRESS", "false")
+    main()
