@@ -83,7 +83,6 @@ def main() -> None:
             backbone="resnet18",
             weights="none",
             image_size=224,
-            finetune_epochs=0,
             catalog_min_precision_at_1=0.0,  # random weights: serve it whatever it scores
             progress=False,
         )
