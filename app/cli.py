@@ -69,6 +69,21 @@ def _add_query_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--max-per-label", type=int, default=None, help="diversity: cap per label")
     g.add_argument(
+        "--dedup",
+        type=float,
+        nargs="?",
+        const=0.97,
+        default=None,
+        metavar="THRESHOLD",
+        help="collapse near-duplicates of better hits (cosine, default 0.97)",
+    )
+    g.add_argument(
+        "--diversity", choices=("none", "mmr"), default="none", help="mmr: Qdrant's MMR re-rank"
+    )
+    g.add_argument(
+        "--mmr-lambda", type=float, default=0.5, help="MMR: relevance (1) vs diversity (0)"
+    )
+    g.add_argument(
         "--hnsw-ef", type=int, default=None, help="search beam for this query (speed vs recall)"
     )
     g.add_argument(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from typing import Protocol
+from typing import Literal, Protocol
 
 from app.console import print_hits, print_indexes
 from app.queries import QueryService
@@ -42,6 +42,9 @@ class QueryFlags(Protocol):
     season: str | None
     boost_season: str | None
     hnsw_ef: int | None
+    dedup: float | None
+    diversity: Literal["none", "mmr"]
+    mmr_lambda: float
 
 
 def match_labels(requested: list[str], known: list[str]) -> tuple[str, ...]:
@@ -111,6 +114,9 @@ def query_options(args: QueryFlags, settings: Settings, labels: list[str]) -> Qu
         score_threshold=args.score_threshold,
         max_per_label=args.max_per_label,
         hnsw_ef=args.hnsw_ef,
+        dedup=args.dedup,
+        diversity=args.diversity,
+        mmr_lambda=args.mmr_lambda,
     )
 
 

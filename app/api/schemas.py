@@ -27,6 +27,18 @@ class QueryArgs(BaseModel):
     hnsw_ef: int | None = Field(
         default=None, ge=1, description="Search beam (speed against recall)."
     )
+    dedup: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Collapse hits whose cosine to a better hit reaches this (0.97: copies).",
+    )
+    diversity: Literal["none", "mmr"] = Field(
+        default="none", description="mmr: Qdrant's maximal marginal relevance re-rank."
+    )
+    mmr_lambda: float = Field(
+        default=0.5, ge=0, le=1, description="MMR: relevance (1) against diversity (0)."
+    )
 
 
 QueryParams = Annotated[QueryArgs, Query()]

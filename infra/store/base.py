@@ -79,6 +79,7 @@ class Hit:
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+    vector: np.ndarray | None = field(default=None, compare=False)  # when the search asks
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,24 @@ class Search:
     exact: bool = False
     with_payload: bool = True
     hnsw_ef: int | None = None
+    with_vectors: bool = False
+    mmr: Mmr | None = None
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
+
+
+@dataclass(frozen=True)
+class Mmr:
+    """Maximal marginal relevance, done by Qdrant: ``lambda_`` weighs relevance against
+    diversity (1: nearest neighbours only), among the ``candidates`` nearest points."""
+
+    lambda_: float
+    candidates: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lambda_ <= 1:
+            raise StoreError(f"the MMR lambda must be between 0 and 1, got {self.lambda_}.")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,19 @@ def _request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> 
         score_threshold=search.score_threshold,
         params=params,
         with_payload=search.with_payload,
+        with_vector=search.with_vectors,
     )
+
+
+def _query(vector: np.ndarray, search: Search) -> Any:
+    if search.mmr is None:
+        return qe.Query.Nearest(vector.tolist())
+    return qe.Mmr(vector.tolist(), search.mmr.lambda_, search.mmr.candidates)
+
+
+def _hit(p: Any) -> Hit:
+    vector = None if p.vector is None else np.asarray(p.vector, dtype=np.float32)
+    return Hit(str(p.id), float(p.score), dict(p.payload or {}), vector)
 
 
 class EdgeStore(Closing):
@@ -264,14 +276,14 @@ class EdgeStore(Closing):
 
     def _run(self, name: str, requests: list[qe.QueryRequest]) -> list[list[Hit]]:
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
-        return [[Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in r] for r in results]
+        return [[_hit(p) for p in r] for r in results]
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(search.where, search.exclude_ids)
         ef = None if search.exact else search.hnsw_ef or self.index.hnsw_ef
         params = qe.SearchParams(exact=search.exact, hnsw_ef=ef)
-        requests = [_request(search, qe.Query.Nearest(v.tolist()), flt, params) for v in vectors]
+        requests = [_request(search, _query(v, search), flt, params) for v in vectors]
         return self._run(name, requests)
 
     def recommend_best_score(

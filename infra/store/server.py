@@ -69,7 +69,23 @@ class ServerConfig:
 
 
 def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
-    return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+    return [
+        Hit(
+            str(p.id),
+            float(p.score),
+            dict(p.payload or {}),
+            None if p.vector is None else np.asarray(p.vector, dtype=np.float32),
+        )
+        for p in points
+    ]
+
+
+def _query(vector: np.ndarray, search: Search) -> Any:
+    if search.mmr is None:
+        return vector.tolist()
+    # Qdrant's server API weighs diversity; lambda weighs relevance.
+    mmr = qm.Mmr(diversity=1 - search.mmr.lambda_, candidates_limit=search.mmr.candidates)
+    return qm.NearestQuery(nearest=vector.tolist(), mmr=mmr)
 
 
 class ServerStore(Closing):
@@ -280,13 +296,14 @@ class ServerStore(Closing):
         params = exact if search.exact else self._search_params(search.hnsw_ef)
         requests = [
             qm.QueryRequest(
-                query=v.tolist(),
+                query=_query(v, search),
                 filter=flt,
                 limit=search.k,
                 offset=search.offset,
                 score_threshold=search.score_threshold,
                 params=params,
                 with_payload=search.with_payload,
+                with_vector=search.with_vectors,
             )
             for v in vectors
         ]

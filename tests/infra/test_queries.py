@@ -179,3 +179,50 @@ def test_per_query_beam(graph_store: VectorStore) -> None:
     assert narrow < 0.8 < 0.95 < wide, (narrow, wide)
     with pytest.raises(StoreError, match="hnsw_ef must be at least 1"):
         QueryOptions(hnsw_ef=0)
+
+
+def test_dedup_collapses_near_copies_and_still_returns_k(store: VectorStore) -> None:
+    """Three planted copies of each of 20 items: without dedup the copies crowd the answer."""
+    rng = np.random.default_rng(5)
+    base = l2_normalise(rng.standard_normal((20, DIM)).astype(np.float32))
+    copies = l2_normalise(np.repeat(base, 3, axis=0) + rng.normal(0, 0.01, (60, DIM)))
+    v = np.concatenate([base, copies]).astype(np.float32)
+    store.ensure_collection(CollectionSpec("dups", DIM))
+    ids = [point_id("toy", "train", i) for i in range(len(v))]
+    payloads = [{"item_id": f"i{i}", "original": i if i < 20 else (i - 20) // 3} for i in range(80)]
+    store.upsert("dups", PointBatch(ids, v, payloads))
+    store.finalize("dups")
+    plain = similar_to_vector(store, "dups", base[0], QueryOptions(k=8))
+    assert len({h.payload["original"] for h in plain}) <= 3  # copies crowd the row
+    deduped = similar_to_vector(store, "dups", base[0], QueryOptions(k=8, dedup=0.97))
+    originals = [h.payload["original"] for h in deduped]
+    assert len(deduped) == 8 and len(set(originals)) == 8  # one of each, still k hits
+    assert deduped[0].id == plain[0].id  # the best hit of each group is the one kept
+    paged = similar_to_vector(store, "dups", base[0], QueryOptions(k=4, offset=4, dedup=0.97))
+    assert [h.id for h in paged] == [h.id for h in deduped[4:]]
+    for bad in (0.0, 1.5):
+        with pytest.raises(StoreError, match=r"dedup threshold .* \(0, 1\]"):
+            QueryOptions(dedup=bad)
+
+
+def test_mmr_trades_relevance_for_diversity(store: VectorStore, vectors: np.ndarray) -> None:
+    q = vectors[0]
+    plain = similar_to_vector(store, "items", q, QueryOptions(k=10))
+    only_relevance = similar_to_vector(
+        store, "items", q, QueryOptions(k=10, diversity="mmr", mmr_lambda=1.0)
+    )
+    assert _items(only_relevance) == _items(plain)
+    diverse = similar_to_vector(
+        store, "items", q, QueryOptions(k=10, diversity="mmr", mmr_lambda=0.2)
+    )
+    assert len(diverse) == 10 and _items(diverse) != _items(plain)
+    assert _items(diverse)[0] == _items(plain)[0]  # the most relevant hit comes first anyway
+
+    def spread(hits: list) -> float:
+        got = np.stack([vectors[int(h.payload["item_id"].split("-")[1])] for h in hits])
+        sims = got @ got.T
+        return float(sims[np.triu_indices(len(got), 1)].mean())
+
+    assert spread(diverse) < spread(plain)
+    with pytest.raises(StoreError, match="lambda must be between 0 and 1"):
+        QueryOptions(diversity="mmr", mmr_lambda=1.5)
