@@ -147,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_overrides(p)
 
+    p = sub.add_parser("duplicates", help="groups of near-duplicate items in the index")
+    p.add_argument("--threshold", type=float, default=0.97, help="cosine similarity (default 0.97)")
+    p.add_argument("--out", default=None, help="groups file, .jsonl or .csv (default: runs/)")
+    _add_overrides(p)
+
     p = sub.add_parser("similar", help="items most like ITEM_ID (or an image), from the index")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("item_id", nargs="?", help="an item id such as test-42 or train-7")

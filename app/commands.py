@@ -10,6 +10,7 @@ from pathlib import Path
 from app.console import print_metrics, print_summary, print_table
 from catalogs.fashion_mnist import load_splits
 from catalogs.sample import write_sample_catalog
+from flows.duplicates import duplicates_flow
 from flows.evaluate import embedding_table_flow, evaluate_flow
 from flows.pipeline import pipeline, reindex
 from flows.train import train_flow
@@ -64,6 +65,18 @@ def _sample_catalog(args: argparse.Namespace, settings: Settings) -> None:
     print(f"index it with: lookalike run --catalog {out}")
 
 
+def _duplicates(args: argparse.Namespace, settings: Settings) -> None:
+    out = Path(args.out).expanduser().resolve() if args.out else None
+    found, groups, sheet = duplicates_flow(settings, args.threshold, out=out)
+    print(
+        f"{len(found.groups)} groups of near-duplicates, {found.items} items in them, among "
+        f"{found.points} points of {found.collection} (cosine >= {found.threshold})"
+    )
+    for n, g in enumerate(found.groups[:5], start=1):
+        print(f"  {n}. {len(g.ids)} items, best {g.best:.4f}: {', '.join(g.item_ids[:8])}")
+    print(f"groups: {groups}\ncontact sheet of the largest: {sheet}")
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "run":
         print_summary(pipeline(settings))
@@ -76,6 +89,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
         _index_build(args, settings)
     elif args.command == "evaluate":
         _evaluate(args, settings)
+    elif args.command == "duplicates":
+        _duplicates(args, settings)
     elif args.command == "tensorboard":
         tensorboard(settings, args.port, args.print_only)
     elif args.command == "serve":

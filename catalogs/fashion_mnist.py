@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from catalogs.base import Item
 from model.data import Split, load_split
 from model.labels import LABEL_NAMES
-from model.metrics import brute_force_search, l2_normalise, retrieval_metrics
+from model.metrics import brute_force_search, l2_normalise, leak_metrics, retrieval_metrics
 
 SPLITS = ("train", "test")
 
@@ -81,7 +81,9 @@ def pixel_baseline(train: Split, test: Split, k: int = 10) -> dict[str, float]:
     index = l2_normalise(train.images.reshape(len(train), -1).float().numpy())
     queries = l2_normalise(test.images.reshape(len(test), -1).float().numpy())
     neighbours = brute_force_search(index)(queries, k)
-    return retrieval_metrics(test.labels.numpy(), train.labels.numpy()[neighbours])
+    labels, found = test.labels.numpy(), train.labels.numpy()[neighbours]
+    top = np.einsum("ij,ij->i", queries, index[neighbours[:, 0]])
+    return retrieval_metrics(labels, found) | leak_metrics(labels, found, top)
 
 
 def thumbnail(root: str, item: Item, scale: int = 3) -> np.ndarray:

@@ -7,12 +7,13 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from catalogs import fashion_mnist
 from catalogs.base import Item, SourceInfo
-from catalogs.files import CatalogImages, CatalogItem, check_items, read_catalog
+from catalogs.files import CatalogError, CatalogImages, CatalogItem, check_items, read_catalog
 from catalogs.files import fingerprint as files_fingerprint
 from catalogs.files import label_names as files_labels
 from infra.files import write_json_atomically, write_json_lines_atomically
@@ -105,3 +106,21 @@ def thumbnail(info: SourceInfo, item: Item, size: int = 84) -> np.ndarray:
     if info.kind == "fashion-mnist":
         return fashion_mnist.thumbnail(info.root, item, size // 28)
     return decode_rgb(Path(info.root) / item.path, size).permute(1, 2, 0).numpy()
+
+
+def stored_thumbnail(meta: dict[str, Any], payload: dict[str, Any], size: int) -> np.ndarray:
+    """The thumbnail of an indexed item, from its collection's metadata (where its source is)
+    and its payload (where in the source it is). A catalog's photo must lie inside the
+    catalog's folder; anything else is refused."""
+    kind, root = meta.get("kind"), meta.get("root")
+    if (kind != "fashion-mnist" and kind != "files") or not root:
+        raise CatalogError("the collection does not record where its images are: re-index it.")
+    relative = str(payload.get("path", ""))
+    if kind == "files":
+        target = (Path(str(root)) / relative).resolve()
+        if not relative or not target.is_relative_to(Path(str(root)).resolve()):
+            raise CatalogError(f"the image of {payload.get('item_id')!r} lies outside the catalog.")
+    source = SourceInfo(kind, str(meta.get("source")), str(root), "", 0, [], "")
+    item_id = str(payload.get("item_id"))
+    key = str(payload.get("index", item_id))
+    return thumbnail(source, Item(item_id, str(payload["split"]), key, path=relative), size)

@@ -16,7 +16,7 @@ from catalogs.base import Item
 from infra.indexing import point_ids
 from infra.query import QueryOptions, similar_to_item
 from infra.store.base import Condition, Hit, Search, VectorStore
-from model.metrics import retrieval_metrics
+from model.metrics import leak_metrics, retrieval_metrics
 
 K = 10
 CHUNK = 500
@@ -27,6 +27,10 @@ SAMPLE = 2000  # leave-one-out queries of a large catalog
 class Measure:
     queries: list[int]  # positions of the query items
     index: tuple[Condition, ...]  # which points answer them
+
+    @property
+    def across_splits(self) -> bool:
+        return self.index[0].key == "split"
 
     @property
     def name(self) -> str:
@@ -50,10 +54,12 @@ def measure(items: Sequence[Item], sample: int = SAMPLE) -> Measure | None:
 
 def neighbour_labels(
     store: VectorStore, collection: str, ids: list[str], index: Sequence[Condition], k: int = K
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's label, and the labels of its ``k`` nearest points (itself left out)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each query's label, the labels of its ``k`` nearest points (itself left out), and the
+    score of the nearest."""
     query_labels: list[int] = []
     rows: list[list[int]] = []
+    top: list[float] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         vectors, payloads = store.vectors(collection, chunk), store.payloads(collection, chunk)
@@ -66,7 +72,8 @@ def neighbour_labels(
             others = [h for h in row if h.id != pid][:k]
             query_labels.append(int(payloads[pid]["label"]))
             rows.append([int(h.payload["label"]) for h in others] + [-1] * (k - len(others)))
-    return np.asarray(query_labels), np.asarray(rows, dtype=np.int64)
+            top.append(others[0].score if others else 0.0)
+    return np.asarray(query_labels), np.asarray(rows, dtype=np.int64), np.asarray(top)
 
 
 def evaluate(
@@ -77,7 +84,11 @@ def evaluate(
     if plan is None:
         return {}
     ids = point_ids(dataset, [items[p] for p in plan.queries])
-    return retrieval_metrics(*neighbour_labels(store, collection, ids, plan.index))
+    labels, found, top = neighbour_labels(store, collection, ids, plan.index)
+    metrics = retrieval_metrics(labels, found)
+    if plan.across_splits:  # a test item's twin among the train items is a leak
+        metrics |= leak_metrics(labels, found, top)
+    return metrics
 
 
 def examples(

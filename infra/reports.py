@@ -91,3 +91,13 @@ Saved as `{png}`.
 | --- | --- |
 {_rows([(f"`{k}`", f"`{v}`") for k, v in config.items()])}
 """
+
+
+def contact_sheet(rows: Sequence[Sequence[np.ndarray]], columns: int = 8) -> Image.Image:
+    """One row of thumbnails per group (the largest groups first), at most ``columns`` each."""
+    width = min(columns, max((len(r) for r in rows), default=1))
+    sheet = np.full((THUMB * max(1, len(rows)), THUMB * width, 3), 255, dtype=np.uint8)
+    for r, thumbs in enumerate(rows):
+        for c, thumb in enumerate(thumbs[:width]):
+            sheet[r * THUMB : (r + 1) * THUMB, c * THUMB : (c + 1) * THUMB] = thumb
+    return Image.fromarray(sheet)

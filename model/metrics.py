@@ -68,6 +68,28 @@ def retrieval_metrics(query_labels: np.ndarray, neighbour_labels: np.ndarray) ->
     }
 
 
+LEAK_THRESHOLDS = (0.95, 0.97, 0.99)
+
+
+def leak_metrics(
+    query_labels: np.ndarray,
+    neighbour_labels: np.ndarray,
+    top_scores: np.ndarray,
+    thresholds: tuple[float, ...] = LEAK_THRESHOLDS,
+) -> dict[str, float]:
+    """How many queries have a near-duplicate (cosine >= t) as their nearest neighbour in the
+    other split, and precision@1 without them: how much of the score is memorised look-alikes."""
+    out: dict[str, float] = {}
+    for t in thresholds:
+        leaked = top_scores >= t
+        out[f"leaked_at_{t:.2f}"] = float(leaked.sum())
+        kept = ~leaked
+        if kept.any():
+            p1 = precision_at_1(query_labels[kept], neighbour_labels[kept])
+            out[f"precision_at_1_without_leaks_at_{t:.2f}"] = p1
+    return out
+
+
 def brute_force_search(index: np.ndarray, chunk: int = 2048) -> Search:
     """Exact cosine search over unit-normalised ``index`` rows (inner product)."""
     index_t = torch.from_numpy(np.ascontiguousarray(index, dtype=np.float32))

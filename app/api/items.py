@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -12,9 +11,7 @@ from PIL import Image
 
 from app.api.deps import ServiceDep, require_key
 from app.api.schemas import CollectionOut, Collections, Item
-from catalogs.base import Item as CatalogItem
-from catalogs.base import SourceInfo
-from catalogs.scan import thumbnail
+from catalogs.scan import stored_thumbnail
 from infra.indexes import list_indexes
 from infra.query import resolve_items
 from infra.store import StoreError
@@ -53,26 +50,10 @@ def image(item_id: str, service: ServiceDep) -> Response:
     catalog item read from the catalog's own folder (and nowhere else)."""
     with service.serving() as served:
         payload = _payload(service, served.collection, item_id)
-    meta = served.metadata
-    kind, root = meta.get("kind"), meta.get("root")
-    if kind not in ("fashion-mnist", "files") or not root:
-        raise StoreError(
-            f"{served.collection!r} does not record where its images are: re-index it."
-        )
-    if kind == "files" and not _inside(Path(str(root)), str(payload.get("path", ""))):
-        raise StoreError(f"the image of {item_id!r} lies outside the catalog's folder.")
-    source = SourceInfo(kind, str(meta.get("source")), str(root), "", 0, [], "")
-    key = str(payload.get("index", item_id))
-    item = CatalogItem(item_id, str(payload["split"]), key, path=str(payload.get("path", "")))
     png = io.BytesIO()
-    Image.fromarray(thumbnail(source, item, THUMB)).save(png, "PNG")
+    Image.fromarray(stored_thumbnail(served.metadata, payload, THUMB)).save(png, "PNG")
     headers = {**served.headers(), "Cache-Control": "max-age=3600"}
     return Response(png.getvalue(), media_type="image/png", headers=headers)
-
-
-def _inside(root: Path, relative: str) -> bool:
-    target = (root / relative).resolve()
-    return bool(relative) and target.is_relative_to(root.resolve())
 
 
 @router.get("/collections", response_model=Collections)
