@@ -17,6 +17,7 @@ from infra.store.base import MAX_K, Search, StoreError, VectorStore
 
 BATCH = 256  # queries per request
 NEIGHBOURS = 16  # asked per point first; a point with more copies than that asks again
+PAIRS_PER_POINT = 20  # beyond this many pairs a point on average, these are not duplicates
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Duplicates:
         return sum(len(g.ids) for g in self.groups)
 
 
+class TooManyPairsError(StoreError):
+    """The threshold links look-alikes, not copies: the answer would not be duplicates."""
+
+
 def check_threshold(threshold: float) -> None:
     if not 0 < threshold <= 1:
         raise StoreError(
@@ -61,6 +66,7 @@ def near_pairs(
     """Every pair of points at least ``threshold`` alike."""
     check_threshold(threshold)
     ids = store.find_ids(name, [], limit=store.count(name) + 1)
+    limit = PAIRS_PER_POINT * max(1, len(ids))
     pairs: dict[tuple[str, str], float] = {}
     for chunk in _chunks(ids, BATCH):
         vectors = store.vectors(name, chunk)
@@ -77,6 +83,13 @@ def near_pairs(
                 if len(row) == k + 1 and k < MAX_K - 1:
                     saturated.append(pid)  # more copies than asked for: ask for more
             pending, k = saturated, min(MAX_K - 1, k * 4)
+            if len(pairs) > limit:
+                raise TooManyPairsError(
+                    f"at cosine >= {threshold} the index links more than {limit:,} pairs "
+                    f"({PAIRS_PER_POINT} a point) after {len(pairs):,} found: this embedding puts "
+                    "look-alikes, not copies, that close. Raise --threshold (a metric-learning "
+                    "embedding such as Fashion-MNIST's needs 0.999 or more)."
+                )
     return pairs
 
 
