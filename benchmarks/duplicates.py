@@ -55,7 +55,9 @@ def exact_pairs(
     return keep, counts, time.perf_counter() - start
 
 
-def duplicates_rows(store: VectorStore, name: str, thresholds: list[float]) -> list[dict[str, Any]]:
+def duplicates_rows(
+    store: VectorStore, name: str, thresholds: list[float], efs: list[int]
+) -> list[dict[str, Any]]:
     ids = store.find_ids(name, [], store.count(name) + 1)
     held = store.vectors(name, ids)
     vectors = np.stack([held[i] for i in ids]).astype(np.float32)
@@ -85,7 +87,7 @@ def duplicates_rows(store: VectorStore, name: str, thresholds: list[float]) -> l
                 "speed_up": 1.0,
             }
         )
-        for ef in (128, 32):
+        for ef in efs:
             start = time.perf_counter()
             found = find_duplicates(store, name, t, hnsw_ef=ef)
             took = time.perf_counter() - start
@@ -142,11 +144,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.999, 0.9995])
     parser.add_argument("--queries", type=int, default=1000, help="diversity queries")
+    parser.add_argument("--ef", type=int, nargs="+", default=[128, 32, 16, 8], help="beams")
     args = parser.parse_args()
     settings = Settings()
     with open_store(settings.store) as store:
         name = store.resolve(settings.served_alias)
-        found = duplicates_rows(store, name, args.thresholds)
+        found = duplicates_rows(store, name, args.thresholds, args.ef)
         diverse = diversity_rows(store, name, args.queries)
     print(write("duplicates", found, {"collection": name}).read_text())
     print(write("diversity", diverse, {"collection": name, "queries": args.queries}).read_text())
