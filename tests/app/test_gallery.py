@@ -183,6 +183,8 @@ def test_with_a_key_the_page_asks_for_it(
         test_limit=TEST,
         progress=False,
         api_key=KEY,
+        prefect_ui_url="http://127.0.0.1:4200",
+        tensorboard_url="http://127.0.0.1:6006",
     )
     build_index(settings)
     with running(create_app(settings)) as url, chrome() as driver:
@@ -196,3 +198,10 @@ def test_with_a_key_the_page_asks_for_it(
         shown = cards(driver)
         assert len(shown) == 12 and all(c["loaded"] for c in shown)  # images carry the key
         assert KEY not in driver.page_source
+        links = {
+            a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "a.ext")
+        }
+        assert links == {
+            "Prefect UI": "http://127.0.0.1:4200/",
+            "TensorBoard": "http://127.0.0.1:6006/",
+        }
