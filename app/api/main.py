@@ -63,4 +63,5 @@ def serve(settings: Settings) -> None:
     print(f"Lookalike API on http://{host}:{port} ({keyed}); OpenAPI at /docs")
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     app = create_app(settings, url=f"http://{local}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    access_log = settings.serve.api_access_log
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)

@@ -293,6 +293,11 @@ class ServeSettings(Section):
     max_upload_mb: float = Field(
         default=10.0, gt=0, description="The largest image the API accepts, in megabytes."
     )
+    api_access_log: bool = Field(
+        default=True,
+        description="Log a line per request (uvicorn's access log); /v1/metrics counts them "
+        "either way.",
+    )
     prefect_ui_url: str | None = Field(
         default=None, description="The Prefect UI, linked from the gallery when set."
     )
