@@ -73,7 +73,9 @@ class StoreSettings(Section):
         description="Below this many KB of matching vectors a filtered query scans exactly.",
     )
     qdrant_quantization: bool = Field(
-        default=False, description="int8 scalar quantization on the server, rescored at query time."
+        default=False,
+        description="int8 scalar quantization (embedded store and server), rescored at query "
+        "time.",
     )
     qdrant_shard_number: int | None = Field(
         default=None, ge=1, description="Shards per collection on a Qdrant cluster."

@@ -147,6 +147,9 @@ class IndexParams:
     # Segments smaller than this (KB of vectors) get no HNSW graph at all and are always scanned;
     # None keeps Qdrant's default (megabytes). Tests lower it to walk a graph over a few points.
     indexing_threshold_kb: int | None = None
+    # int8 scalar quantization kept in RAM (a quarter of the float vectors), searches rescored
+    # with the original vectors.
+    quantization: bool = False
 
 
 @dataclass(frozen=True)

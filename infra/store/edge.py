@@ -202,6 +202,11 @@ class EdgeStore(Closing):
             hnsw_config=hnsw,
             payload_memory=qe.Memory.Cached,
             max_search_threads=1,
+            quantization_config=(
+                qe.ScalarQuantizationConfig(qe.ScalarType.Int8, memory=qe.Memory.Pinned)
+                if self.index.quantization
+                else None
+            ),
             optimizers=(
                 None
                 if self.index.indexing_threshold_kb is None
@@ -282,7 +287,8 @@ class EdgeStore(Closing):
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(search.where, search.exclude_ids)
         ef = None if search.exact else search.hnsw_ef or self.index.hnsw_ef
-        params = qe.SearchParams(exact=search.exact, hnsw_ef=ef)
+        rescore = qe.QuantizationSearchParams(rescore=True) if self.index.quantization else None
+        params = qe.SearchParams(exact=search.exact, hnsw_ef=ef, quantization=rescore)
         requests = [_request(search, _query(v, search), flt, params) for v in vectors]
         return self._run(name, requests)
 

@@ -29,6 +29,7 @@ def index_params(store: StoreSettings) -> IndexParams:
         payload_m=store.qdrant_payload_m,
         full_scan_threshold_kb=store.qdrant_full_scan_threshold_kb,
         hnsw_ef=store.qdrant_hnsw_ef,
+        quantization=store.qdrant_quantization,
     )
 
 
@@ -45,7 +46,6 @@ def server_config(store: StoreSettings) -> ServerConfig:
         prefer_grpc=store.qdrant_prefer_grpc,
         retries=store.qdrant_retries,
         index=index_params(store),
-        quantization=store.qdrant_quantization,
         shard_number=store.qdrant_shard_number,
         replication_factor=store.qdrant_replication_factor,
     )

@@ -63,7 +63,6 @@ class ServerConfig:
     retries: int = 3
     backoff: float = 0.5
     index: IndexParams = field(default_factory=IndexParams)
-    quantization: bool = False  # int8 scalar quantization, rescored with the original vectors
     shard_number: int | None = None
     replication_factor: int | None = None
 
@@ -208,7 +207,7 @@ class ServerStore(Closing):
             qm.ScalarQuantization(
                 scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True)
             )
-            if c.quantization
+            if c.index.quantization
             else None
         )
         self._call(
@@ -285,7 +284,8 @@ class ServerStore(Closing):
         return {str(r.id): dict(r.payload or {}) for r in records}
 
     def _search_params(self, hnsw_ef: int | None = None) -> qm.SearchParams:
-        rescore = qm.QuantizationSearchParams(rescore=True) if self.config.quantization else None
+        quantized = self.config.index.quantization
+        rescore = qm.QuantizationSearchParams(rescore=True) if quantized else None
         ef = hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 

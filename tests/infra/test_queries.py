@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -226,3 +227,34 @@ def test_mmr_trades_relevance_for_diversity(store: VectorStore, vectors: np.ndar
     assert spread(diverse) < spread(plain)
     with pytest.raises(StoreError, match="lambda must be between 0 and 1"):
         QueryOptions(diversity="mmr", mmr_lambda=1.5)
+
+
+@pytest.mark.parametrize(
+    "backend", ["embedded", pytest.param("server", marks=pytest.mark.integration)]
+)
+def test_int8_quantization_keeps_recall(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A quantized collection (int8, rescored) answers as the float one does."""
+    from infra.store.base import IndexParams
+    from tests.infra.conftest import open_store
+
+    request.param = backend  # type: ignore[attr-defined]
+    # A graph even over 600 points (as GRAPH_INDEX, but with the default, dense links).
+    params = IndexParams(full_scan_threshold_kb=1, indexing_threshold_kb=1, quantization=True)
+    store = next(open_store(request, tmp_path, params))
+    rng = np.random.default_rng(9)
+    v = l2_normalise(rng.standard_normal((600, 32)).astype(np.float32))
+    store.ensure_collection(CollectionSpec("q8", 32))
+    ids = [point_id("toy", "train", i) for i in range(600)]
+    store.upsert("q8", PointBatch(ids, v, [{"item_id": f"train-{i}"} for i in range(600)]))
+    store.finalize("q8")
+    exact = brute_force_search(v)(v[:50], 10)
+    hits = store.query("q8", v[:50], Search(10, hnsw_ef=64))
+    found = [{int(h.payload["item_id"].split("-")[1]) for h in row} for row in hits]
+    recall = np.mean([len(f & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall >= 0.95
+    if backend == "embedded":
+        config = (tmp_path / "qdrant" / "q8" / "shard" / "edge_config.json").read_text()
+        assert "int8" in config.lower()
+    store.close()
