@@ -74,8 +74,7 @@ class StoreSettings(Section):
     )
     qdrant_quantization: bool = Field(
         default=False,
-        description="int8 scalar quantization (embedded store and server), rescored at query "
-        "time.",
+        description="int8 scalar quantization (embedded store and server), rescored at query time.",
     )
     qdrant_shard_number: int | None = Field(
         default=None, ge=1, description="Shards per collection on a Qdrant cluster."
