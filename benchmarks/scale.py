@@ -68,12 +68,12 @@ def queried(
     q: np.ndarray,
     what: str,
     where: int | None,
+    ef: int | None = None,
 ) -> dict[str, float]:
     """Query p50/p99 and recall@10 of the index against an exact torch scan, one query at a time."""
     mask = None if where is None else torch.from_numpy(labels == where)
-    search = Search(
-        10, () if where is None else (Condition.equals("label", where),), with_payload=False
-    )
+    cond = () if where is None else (Condition.equals("label", where),)
+    search = Search(10, cond, with_payload=False, hnsw_ef=ef)
     engine: list[float] = []
     exact: list[float] = []
     found_right = 0
@@ -99,7 +99,9 @@ def queried(
     }
 
 
-def one_size(n: int, dim: int, centres: int, queries: int, quantization: bool) -> dict[str, Any]:
+def one_size(
+    n: int, dim: int, centres: int, queries: int, quantization: bool, ef: int | None = None
+) -> dict[str, Any]:
     """Build and query one collection of ``n`` points; the row of the table."""
     vectors, labels = mixture(n, dim, centres, seed=1)
     q, _ = mixture(queries, dim, centres, seed=2)
@@ -127,7 +129,7 @@ def one_size(n: int, dim: int, centres: int, queries: int, quantization: bool) -
         }
         x = torch.from_numpy(vectors)
         for what, where in (("unfiltered", None), ("one label", 3)):
-            row |= queried(store, x, labels, q, what, where)
+            row |= queried(store, x, labels, q, what, where, ef)
         store.close()
         row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return row
@@ -142,11 +144,14 @@ def main() -> None:
     parser.add_argument("--centres", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--quantization", action="store_true")
+    parser.add_argument("--ef", type=int, default=None, help="search beam (default: the store's)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:  # the child process of one size
         print(
-            json.dumps(one_size(args.one, args.dim, args.centres, args.queries, args.quantization))
+            json.dumps(
+                one_size(args.one, args.dim, args.centres, args.queries, args.quantization, args.ef)
+            )
         )
         return
     rows = []
@@ -165,11 +170,13 @@ def main() -> None:
             str(args.queries),
         ]
         cmd += ["--quantization"] if args.quantization else []
+        cmd += ["--ef", str(args.ef)] if args.ef else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     name = "scale-int8" if args.quantization else "scale"
-    extra = {"dim": args.dim, "centres": args.centres, "queries": args.queries}
+    name += f"-ef{args.ef}" if args.ef else ""
+    extra = {"dim": args.dim, "centres": args.centres, "queries": args.queries, "ef": args.ef}
     print(write(name, rows, extra).read_text())
 
 
