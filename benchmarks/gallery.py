@@ -3,7 +3,9 @@ time to the first useful view (the grid, from the page's request to its load eve
 included) and from a "more like this" click to its rendered results, on loopback; and a
 screenshot of each view into docs/.
 
-`python -m benchmarks.gallery [--runs 7]` (needs Debian's chromium and chromium-driver).
+`python -m benchmarks.gallery [--runs 7]` (needs Debian's chromium and chromium-driver). It
+times the page in the browser and nothing with numpy, so OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+play no part (there is no numpy baseline to slow).
 """
 
 from __future__ import annotations
