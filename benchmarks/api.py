@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,29 @@ def image_script(folder: Path, png: bytes) -> Path:
     return script
 
 
+@contextmanager
+def api_running(port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`lookalike api` in its own process on loopback, once its index answers; its base URL.
+    It is stopped on the way out."""
+    url = f"http://127.0.0.1:{port}"
+    cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(port)]
+    api = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/readyz").raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or api.poll() is not None:
+                    raise SystemExit("the API did not start") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        api.terminate()
+        api.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10, help="each wrk run")
@@ -130,39 +155,23 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
     before = engine(2000)
-    url = f"http://127.0.0.1:{args.port}"
-    cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(args.port)]
-    api = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows: list[dict[str, Any]] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/v1/similar/items/test-0").raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or api.poll() is not None:
-                    raise SystemExit("the API did not start") from None
-                time.sleep(0.3)
-        with tempfile.TemporaryDirectory() as tmp:
-            rotate = Path(tmp) / "rotate.lua"
-            rotate.write_text(ROTATE.format(items=ITEMS))
-            for c in (1, 4, 16):
-                got = wrk(url, rotate, c, args.seconds)
-                rows.append({"query": "similar by item, HTTP", "concurrency": c, **got})
-            got = wrk(
-                f"{url}/v1/similar/image?k=10", image_script(Path(tmp), item_png()), 1, args.seconds
-            )
-            rows.append({"query": "similar to an uploaded image, HTTP", "concurrency": 1, **got})
-            # The floor: FastAPI and uvicorn answering /healthz, which does no work at all.
-            plain = Path(tmp) / "plain.lua"
-            plain.write_text("")
-            for c in (1, 16):
-                got = wrk(f"{url}/healthz", plain, c, args.seconds)
-                rows.append({"query": "/healthz (the framework's floor)", "concurrency": c, **got})
-    finally:
-        api.terminate()
-        api.wait(30)
+    with api_running(args.port) as url, tempfile.TemporaryDirectory() as tmp:
+        rotate = Path(tmp) / "rotate.lua"
+        rotate.write_text(ROTATE.format(items=ITEMS))
+        for c in (1, 4, 16):
+            got = wrk(url, rotate, c, args.seconds)
+            rows.append({"query": "similar by item, HTTP", "concurrency": c, **got})
+        got = wrk(
+            f"{url}/v1/similar/image?k=10", image_script(Path(tmp), item_png()), 1, args.seconds
+        )
+        rows.append({"query": "similar to an uploaded image, HTTP", "concurrency": 1, **got})
+        # The floor: FastAPI and uvicorn answering /healthz, which does no work at all.
+        plain = Path(tmp) / "plain.lua"
+        plain.write_text("")
+        for c in (1, 16):
+            got = wrk(f"{url}/healthz", plain, c, args.seconds)
+            rows.append({"query": "/healthz (the framework's floor)", "concurrency": c, **got})
     after = engine(2000)
     blank = {"requests_per_s": "-", "requests": "-", "failed": "-"}
     rows[:0] = [

@@ -35,9 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from benchmarks.api import engine, parse_wrk, run_wrk
+from benchmarks.api import api_running, engine, parse_wrk, run_wrk
 from benchmarks.common import write
 from infra.settings import Settings
 from infra.store import open_store
@@ -162,39 +160,20 @@ def main() -> None:
         first = store.resolve(settings.served_alias)
         checkpoint = str(store.metadata(first)["checkpoint"])
     bare = engine(2000)  # before the API holds the index
-    url = f"http://127.0.0.1:{args.port}"
-    api = subprocess.Popen(
-        lookalike("api", "--port", str(args.port)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     steady: list[tuple[dict[str, float], Tally]] = []
     during: list[tuple[dict[str, float], Tally]] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with api_running(args.port) as url, tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "tally.lua"
         script.write_text(TALLY)
         changes = Changes(checkpoint, settings.home / "runs" / "bench-api-change.log")
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/v1/similar/items/test-0").raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline or api.poll() is not None:
-                        raise SystemExit("the API did not start") from None
-                    time.sleep(0.3)
-            snaps = [complete_counts(settings)]
-            for _ in range(args.steady):
-                steady.append(window(url, script, args.seconds))
-                snaps.append(complete_counts(settings))
-            changes.start()
-            while changes.is_alive():
-                during.append(window(url, script, args.seconds))
-                snaps.append(complete_counts(settings))
-        finally:
-            api.terminate()
-            api.wait(30)
+        snaps = [complete_counts(settings)]
+        for _ in range(args.steady):
+            steady.append(window(url, script, args.seconds))
+            snaps.append(complete_counts(settings))
+        changes.start()
+        while changes.is_alive():
+            during.append(window(url, script, args.seconds))
+            snaps.append(complete_counts(settings))
     report(settings, first, bare, steady, during, changes, snaps)
 
 

@@ -15,15 +15,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api import image_script, wrk
+from benchmarks.api import api_running, image_script, wrk
 from benchmarks.common import write
 
 
@@ -91,26 +89,9 @@ def main() -> None:
         bare, query = in_process(settings, photo, args.runs)
         env = {**os.environ, "LOOKALIKE_HOME": str(settings.home)}
         env |= {"LOOKALIKE_CATALOG": str(shop.root), "LOOKALIKE_BACKBONE": "resnet18"}
-        cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(args.port)]
-        api = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{args.port}"
-        try:
-            import httpx
-
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{url}/readyz").raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline or api.poll() is not None:
-                        raise SystemExit("the API did not start") from None
-                    time.sleep(0.3)
+        with api_running(args.port, env) as url:
             script = image_script(Path(tmp), photo)
             http = wrk(f"{url}/v1/similar/image?k=10", script, 1, args.seconds)
-        finally:
-            api.terminate()
-            api.wait(30)
     rows = [
         {"query": "bare forward pass of one image (ResNet-18, 224 px)", **bare},
         {"query": "similar to image in-process (decode, preprocess, forward, search)", **query},

@@ -13,30 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from benchmarks.api import api_running, item_png
 from benchmarks.browser import cards, chrome, click, missing, navigates, page_seconds
 from benchmarks.common import write
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def wait_for(url: str, api: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/readyz").raise_for_status()
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or api.poll() is not None:
-                raise SystemExit("the API did not start") from None
-            time.sleep(0.3)
 
 
 def timings(driver: Any, url: str, runs: int) -> dict[str, float]:
@@ -91,28 +75,14 @@ def main() -> None:
     args = parser.parse_args()
     if missing():
         raise SystemExit(str(missing()))
-    from PIL import Image
-
-    from catalogs.fashion_mnist import split_of
     from infra.settings import Settings
-    from model.data import resolve_root
 
-    s = Settings()
-    root = resolve_root(s.data.data_root, s.data_dir, s.data.debian_data_dir, download=False)
-    photo = s.home / "runs" / "gallery-test-42.png"
-    Image.fromarray(split_of(str(root), "test").images[42].numpy()).save(photo)
-    url = f"http://127.0.0.1:{args.port}"
-    cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(args.port)]
-    api = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(url, api)
-        with chrome() as driver:
-            driver.get(f"{url}/")  # the first request loads the engine; the rest are timed
-            got = timings(driver, url, args.runs)
-            shots = screenshots(driver, url, photo)
-    finally:
-        api.terminate()
-        api.wait(30)
+    photo = Settings().home / "runs" / "gallery-test-42.png"
+    photo.write_bytes(item_png())
+    with api_running(args.port) as url, chrome() as driver:
+        driver.get(f"{url}/")  # the first request loads the engine; the rest are timed
+        got = timings(driver, url, args.runs)
+        shots = screenshots(driver, url, photo)
     rows = [{"view": k, "ms": v} for k, v in got.items()]
     print(write("gallery", rows, {"runs": args.runs, "screenshots": shots}).read_text())
 
