@@ -78,3 +78,16 @@ def test_pca_fit_finds_the_largest_variance_axes_every_time() -> None:
     assert np.allclose(np.abs(axes.T @ rotation[:, :2]), np.eye(2), atol=0.05)
     again = pca_fit(x.astype(np.float32), 2)[1]
     assert np.array_equal(axes, again)
+
+
+def test_leak_metrics_count_twins_and_score_the_rest() -> None:
+    from model.metrics import leak_metrics
+
+    labels = np.array([0, 1, 2, 3])
+    nearest = np.array([[0], [0], [2], [1]])  # right, wrong, right, wrong
+    top = np.array([0.999, 0.96, 0.5, 0.97])
+    out = leak_metrics(labels, nearest, top, thresholds=(0.95, 0.97, 0.99))
+    assert out["leaked_at_0.95"] == 3 and out["leaked_at_0.97"] == 2 and out["leaked_at_0.99"] == 1
+    assert out["precision_at_1_without_leaks_at_0.95"] == 1.0  # only the third is left
+    assert out["precision_at_1_without_leaks_at_0.97"] == 0.5  # the second and third
+    assert out["precision_at_1_without_leaks_at_0.99"] == pytest.approx(1 / 3)
