@@ -76,6 +76,12 @@ class StoreSettings(Section):
         default=False,
         description="int8 scalar quantization (embedded store and server), rescored at query time.",
     )
+    qdrant_oversampling: float = Field(
+        default=2.0,
+        ge=1.0,
+        description="With quantization: candidates kept per hit asked, rescored with the float "
+        "vectors (1.0: recall@10 0.946, 2.0: 1.000 on 100,000 clustered 512-d points).",
+    )
     qdrant_shard_number: int | None = Field(
         default=None, ge=1, description="Shards per collection on a Qdrant cluster."
     )

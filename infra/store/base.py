@@ -150,6 +150,10 @@ class IndexParams:
     # int8 scalar quantization kept in RAM (a quarter of the float vectors), searches rescored
     # with the original vectors.
     quantization: bool = False
+    # With quantization, the int8 search keeps this many times k candidates and rescores them
+    # with the float vectors: at 100,000 clustered 512-d points, recall@10 0.946 at 1x and
+    # 1.000 at 2x for the same time (benchmarks.scale).
+    oversampling: float = 2.0
 
 
 @dataclass(frozen=True)

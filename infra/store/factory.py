@@ -30,6 +30,7 @@ def index_params(store: StoreSettings) -> IndexParams:
         full_scan_threshold_kb=store.qdrant_full_scan_threshold_kb,
         hnsw_ef=store.qdrant_hnsw_ef,
         quantization=store.qdrant_quantization,
+        oversampling=store.qdrant_oversampling,
     )
 
 

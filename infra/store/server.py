@@ -213,7 +213,11 @@ class ServerStore(Closing):
         self._call(
             lambda: self._client.create_collection(
                 spec.name,
-                vectors_config=qm.VectorParams(size=spec.dim, distance=qm.Distance.COSINE),
+                vectors_config=qm.VectorParams(
+                    size=spec.dim,
+                    distance=qm.Distance.COSINE,
+                    on_disk=True if c.index.quantization else None,  # as on the embedded store
+                ),
                 hnsw_config=qm.HnswConfigDiff(
                     m=c.index.m,
                     ef_construct=c.index.ef_construct,
@@ -285,7 +289,11 @@ class ServerStore(Closing):
 
     def _search_params(self, hnsw_ef: int | None = None) -> qm.SearchParams:
         quantized = self.config.index.quantization
-        rescore = qm.QuantizationSearchParams(rescore=True) if quantized else None
+        rescore = (
+            qm.QuantizationSearchParams(rescore=True, oversampling=self.config.index.oversampling)
+            if quantized
+            else None
+        )
         ef = hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
