@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,69 @@ def _write(info: SourceInfo, items: list[Item]) -> SourceInfo:
 
 
 def load_items(info: SourceInfo) -> list[Item]:
-    """The scanned items, in scan order (read once per process and scan)."""
+    """The scanned items, in scan order (read once per process and scan). Indexing reads them
+    through :class:`ItemsFile` instead, so it never holds a whole catalog."""
     return _items(info.items_file, info.fingerprint, info.count)
+
+
+def items_file(info: SourceInfo) -> ItemsFile:
+    """One reader per scan and process, so its index of line offsets is built once."""
+    return _items_file(info.items_file, info.fingerprint, info.count)
+
+
+@functools.lru_cache(maxsize=4)
+def _items_file(path: str, fingerprint: str, count: int) -> ItemsFile:
+    return ItemsFile(Path(path), count)
+
+
+class ItemsFile:
+    """The scanned items read from the scan's file as they are needed: in chunks, in scan
+    order, or at given positions (through an index of line offsets, 8 bytes an item)."""
+
+    def __init__(self, path: Path, count: int) -> None:
+        self.path = path
+        self.count = count
+        self._offsets: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def chunks(self, size: int) -> Iterator[tuple[int, list[Item]]]:
+        """``(position of the first, items)``, ``size`` items at a time."""
+        start, chunk = 0, []
+        with self.path.open("rb") as f:
+            for line in f:
+                chunk.append(Item(**json.loads(line)))
+                if len(chunk) == size:
+                    yield start, chunk
+                    start, chunk = start + size, []
+        if chunk:
+            yield start, chunk
+        if start + len(chunk) != self.count:
+            raise RuntimeError(f"{self.path} holds {start + len(chunk)} items, not {self.count}")
+
+    def at(self, positions: Sequence[int]) -> list[Item]:
+        offsets = self._line_offsets()
+        out = []
+        with self.path.open("rb") as f:
+            for p in positions:
+                f.seek(int(offsets[p]))
+                out.append(Item(**json.loads(f.readline())))
+        return out
+
+    def _line_offsets(self) -> np.ndarray:
+        if self._offsets is None:
+            offsets = np.zeros(self.count + 2, dtype=np.int64)
+            lines = 0
+            with self.path.open("rb") as f:
+                for lines, line in enumerate(f, start=1):
+                    offsets[lines] = offsets[lines - 1] + len(line)
+                    if lines > self.count:
+                        break
+            if lines != self.count:
+                raise RuntimeError(f"{self.path} holds {lines} items or more, not {self.count}")
+            self._offsets = offsets
+        return self._offsets
 
 
 @functools.lru_cache(maxsize=4)

@@ -2,23 +2,34 @@
 
 Only items that are missing or whose payload changed (a new file, new attributes) are embedded;
 points of items gone from the source are deleted; point ids derive from the dataset, the split
-and the item's key, so a re-run after a crash overwrites and never duplicates.
+and the item's key, so a re-run after a crash overwrites and never duplicates. Items are read
+in chunks and vectors travel in shard files: the writer holds neither a catalog's vectors nor
+its payloads, only its point ids (to find the points of items that left).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
+from infra.revisions import Digest
 from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
 
 CHUNK = 5000
+
+
+class Items(Protocol):
+    """A source's items, read a chunk or a shard at a time (``catalogs.scan.ItemsFile``)."""
+
+    def chunks(self, size: int) -> Iterator[tuple[int, list[Item]]]: ...
+
+    def at(self, positions: Sequence[int]) -> list[Item]: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Target:
     collection: str
     dataset: str
     source: SourceInfo
-    items: Sequence[Item]
+    items: Items
     model_version: str
 
     def point_ids(self, items: Sequence[Item]) -> list[str]:
@@ -49,21 +60,41 @@ class Plan:
         return sum(map(len, self.shards))
 
 
-def collection_spec(
-    name: str, dim: int, items: Sequence[Item], metadata: dict[str, Any]
-) -> CollectionSpec:
+@dataclass
+class Survey:
+    """What one pass over a source's items learns: the digest of their points and payloads,
+    and the fields their payloads have."""
+
+    digest: str = ""
+    kinds: dict[str, set[type]] = field(default_factory=dict)
+    labelled: bool = False
+    with_files: bool = False
+
+
+def survey(target: Target) -> Survey:
+    """Read the target's items once, a chunk at a time."""
+    out, digest = Survey(), Digest()
+    for _, chunk in target.items.chunks(CHUNK):
+        digest.update(target.point_ids(chunk), target.payloads(chunk))
+        for item in chunk:
+            for key, value in item.attrs.items():
+                out.kinds.setdefault(key, set()).add(type(value))
+            out.labelled |= bool(item.label)
+            out.with_files |= bool(item.path)
+    out.digest = digest.hexdigest()
+    return out
+
+
+def collection_spec(name: str, dim: int, found: Survey, metadata: dict[str, Any]) -> CollectionSpec:
     """Payload indexes for ids, split and label, and every attribute that is all text or all
     integers (so any of them filters cheaply); the metadata records every payload field's type,
     so a query can refuse a filter on a field that does not exist."""
-    kinds: dict[str, set[type]] = {}
-    for item in items:
-        for key, value in item.attrs.items():
-            kinds.setdefault(key, set()).add(type(value))
+    kinds = found.kinds
     keyword = [k for k, t in sorted(kinds.items()) if t == {str}]
     integer = [k for k, t in sorted(kinds.items()) if t == {int}]
     fields = {"item_id": "str", "split": "str", "model_version": "str"}
-    fields |= {"label": "int", "label_name": "str"} if any(i.label for i in items) else {}
-    fields |= {"path": "str", "sha1": "str"} if any(i.path for i in items) else {}
+    fields |= {"label": "int", "label_name": "str"} if found.labelled else {}
+    fields |= {"path": "str", "sha1": "str"} if found.with_files else {}
     fields |= {k: _kind(t) for k, t in sorted(kinds.items())}
     return CollectionSpec(
         name,
@@ -92,33 +123,27 @@ def expected_payloads(
     return [payload(i, numbers, model_version) for i in items]
 
 
-def stale(
-    store: VectorStore, collection: str, ids: list[str], expected: list[dict[str, Any]]
-) -> list[int]:
-    """Positions whose point is missing or whose stored payload differs from ``expected``."""
-    out: list[int] = []
-    for start in range(0, len(ids), CHUNK):
-        present = store.payloads(collection, ids[start : start + CHUNK])
-        for i, pid in enumerate(ids[start : start + CHUNK], start=start):
-            if present.get(pid) != expected[i]:
-                out.append(i)
-    return out
-
-
-def remove_gone(store: VectorStore, collection: str, ids: list[str]) -> int:
+def remove_gone(store: VectorStore, collection: str, ids: set[str]) -> int:
     """Delete the points of items no longer in the source; return how many."""
     held = store.find_ids(collection, [], limit=store.count(collection) + 1)
-    gone = sorted(set(held) - set(ids))
+    gone = sorted(set(held) - ids)
     if gone:
         store.delete(collection, gone)
     return len(gone)
 
 
 def plan(target: Target, shard_size: int) -> Plan:
-    """Delete what left the source; return what must be embedded, in shards."""
-    ids = target.point_ids(target.items)
+    """Delete what left the source; return the positions whose point is missing or whose
+    stored payload differs from the source's, in shards."""
+    todo: list[int] = []
+    ids: set[str] = set()
+    for start, chunk in target.items.chunks(CHUNK):
+        chunk_ids = target.point_ids(chunk)
+        present = target.store.payloads(target.collection, chunk_ids)
+        expected = target.payloads(chunk)
+        todo += [start + i for i, p in enumerate(chunk_ids) if present.get(p) != expected[i]]
+        ids.update(chunk_ids)
     removed = remove_gone(target.store, target.collection, ids)
-    todo = stale(target.store, target.collection, ids, target.payloads(target.items))
     return Plan([todo[i : i + shard_size] for i in range(0, len(todo), shard_size)], removed)
 
 
@@ -134,7 +159,7 @@ def upsert_shard(target: Target, path: str, batch_size: int) -> int:
     shard = np.load(path)
     positions, vectors = shard["positions"], shard["vectors"]
     for s in range(0, len(positions), batch_size):
-        part = [target.items[int(p)] for p in positions[s : s + batch_size]]
+        part = target.items.at(positions[s : s + batch_size].tolist())
         batch = PointBatch(
             target.point_ids(part), vectors[s : s + len(part)], target.payloads(part)
         )

@@ -32,13 +32,26 @@ class Revision:
     unchanged: bool  # complete and built from the same items: nothing to write or measure
 
 
+class Digest:
+    """What decides a collection's content besides the model: every point id and payload,
+    taken in chunks."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> None:
+        for pid, payload in zip(ids, payloads, strict=True):
+            self._hash.update(pid.encode())
+            self._hash.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()[:16]
+
+
 def items_digest(ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> str:
-    """What decides a collection's content besides the model: every point id and payload."""
-    h = hashlib.sha256()
-    for pid, payload in zip(ids, payloads, strict=True):
-        h.update(pid.encode())
-        h.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-    return h.hexdigest()[:16]
+    digest = Digest()
+    digest.update(ids, payloads)
+    return digest.hexdigest()
 
 
 def number(collection: str, base: str) -> int | None:

@@ -7,17 +7,15 @@ tasks themselves do not retry.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 from prefect import task
 
-from catalogs.base import Item, SourceInfo
-from catalogs.scan import images, load_items
+from catalogs.base import SourceInfo
+from catalogs.scan import images, items_file
 from infra import indexing
 from infra.checkpoints import ModelRef
-from infra.indexing import point_ids
-from infra.revisions import Revision, items_digest, writable
+from infra.revisions import Revision, writable
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
@@ -29,7 +27,7 @@ from tasks.logs import task_logger
 def _target(
     settings: Settings, store: VectorStore, collection: str, source: SourceInfo, model: ModelRef
 ) -> indexing.Target:
-    items = load_items(source)
+    items = items_file(source)
     return indexing.Target(store, collection, settings.dataset, source, items, model.model_version)
 
 
@@ -50,18 +48,17 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "complete": False,
     }
-    items = load_items(source)
-    digest = items_digest(point_ids(settings.dataset, items), _payloads(source, items, model))
     with open_store(settings.store) as store:
-        revision = writable(store, base, digest)
-        spec = indexing.collection_spec(revision.collection, model.embedding_dim, items, meta)
+        found = indexing.survey(_target(settings, store, base, source, model))
+        revision = writable(store, base, found.digest)
+        spec = indexing.collection_spec(revision.collection, model.embedding_dim, found, meta)
         if revision.unchanged:
             return revision
         store.ensure_collection(spec)
         # An existing collection learns what this version of Lookalike records about it.
         described = ("kind", "source", "root", "labels", "fields", "checkpoint")
         store.set_metadata(revision.collection, {k: spec.metadata[k] for k in described})
-        store.set_metadata(revision.collection, {"items_digest": digest, "complete": False})
+        store.set_metadata(revision.collection, {"items_digest": found.digest, "complete": False})
     if revision.derived_from:
         task_logger(__name__).info(
             "%s is served: writing a copy, %s", revision.derived_from, revision.collection
@@ -69,16 +66,11 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
     return revision
 
 
-def _payloads(source: SourceInfo, items: list[Item], model: ModelRef) -> list[dict[str, Any]]:
-    return indexing.expected_payloads(source, items, model.model_version)
-
-
 @task(name="plan-shards")
 def plan_shards(
     settings: Settings, model: ModelRef, source: SourceInfo, collection: str
 ) -> list[list[int]]:
     """Delete items gone from the source; return the positions to embed, in shards."""
-    items = load_items(source)
     with open_store(settings.store) as store:
         target = _target(settings, store, collection, source, model)
         plan = indexing.plan(target, settings.index.index_shard_size)
@@ -86,7 +78,7 @@ def plan_shards(
         "%s: %d to embed, %d up to date, %d removed",
         collection,
         plan.to_embed,
-        len(items) - plan.to_embed,
+        source.count - plan.to_embed,
         plan.removed,
     )
     return plan.shards
@@ -98,8 +90,7 @@ def embed_shard(
 ) -> str:
     """Embed the items at ``positions`` into a shard file; return its path."""
     net = load_embedder(model.checkpoint, pick_device(settings.train.device))
-    items = load_items(source)
-    data = images(source, [items[p] for p in positions], net.image_size, net.channels)
+    data = images(source, items_file(source).at(positions), net.image_size, net.channels)
     seconds: dict[str, float] = {}
     # Items held in memory (Fashion-MNIST) need no reader process; files are decoded in one.
     workers = settings.index.loader_workers if source.kind == "files" else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Sequence
@@ -46,6 +47,13 @@ def _edge_part(p: Part) -> Any:
 
 
 def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
+    return _filter(tuple(where), tuple(exclude_ids))
+
+
+@functools.lru_cache(maxsize=256)
+def _filter(where: tuple[Condition, ...], exclude_ids: tuple[str, ...]) -> qe.Filter | None:
+    # Remembered: consumers repeat a few filters, and building one costs a tenth of a
+    # filtered query on 100,000 points (benchmarks.scale).
     return build(where, exclude_ids, _edge_part, lambda m, n: qe.Filter(must=m, must_not=n))
 
 
@@ -69,6 +77,8 @@ def _query(vector: np.ndarray, search: Search) -> Any:
 
 
 def _hit(p: Any) -> Hit:
+    if p.payload is None and p.vector is None:  # ids and scores only: the common batch case
+        return Hit(str(p.id), p.score)
     vector = None if p.vector is None else np.asarray(p.vector, dtype=np.float32)
     return Hit(str(p.id), float(p.score), dict(p.payload or {}), vector)
 
