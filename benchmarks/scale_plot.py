@@ -36,7 +36,8 @@ def plot(
     left.legend(fontsize=7)
     xs = [b["points"] for b in builds]
     for key, label in (
-        ("build_peak_rss_mb", "peak RSS of the build"),
+        ("build_peak_anon_mb", "peak anonymous memory of the build"),
+        ("build_peak_rss_mb", "peak RSS of the build (with mapped files)"),
         ("peak_rss_mb", "peak RSS, with the benchmark's copies"),
         ("disk_mb", "disk"),
     ):

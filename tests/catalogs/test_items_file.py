@@ -37,9 +37,7 @@ def test_chunks_and_positions_give_back_the_scanned_items(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("count", [22, 24])
-def test_a_file_that_does_not_hold_the_scanned_count_is_refused(
-    tmp_path: Path, count: int
-) -> None:
+def test_a_file_that_does_not_hold_the_scanned_count_is_refused(tmp_path: Path, count: int) -> None:
     reader = ItemsFile(_file(tmp_path, _items(23)), count)
     with pytest.raises(RuntimeError, match="items"):
         list(reader.chunks(10))
