@@ -43,3 +43,23 @@ def test_a_file_that_does_not_hold_the_scanned_count_is_refused(tmp_path: Path, 
         list(reader.chunks(10))
     with pytest.raises(RuntimeError, match="items"):
         reader.at([0])
+
+
+def test_one_pass_survey_matches_the_whole_list(tmp_path: Path) -> None:
+    """The digest read chunk by chunk is the digest of the whole list, so collections indexed
+    before indexing streamed still count as unchanged; the fields are every item's."""
+    from catalogs.base import SourceInfo
+    from infra import indexing
+    from infra.revisions import items_digest
+
+    items = [*_items(indexing.CHUNK + 7), Item("z", "catalog", "z", None, {"w": 1.5}, "a.jpg")]
+    path = _file(tmp_path, items)
+    info = SourceInfo(
+        "files", "m.csv", str(tmp_path), str(path), len(items), ["l0", "l1", "l2"], "f"
+    )
+    target = indexing.Target(None, "c", "shop", info, ItemsFile(path, len(items)), "v1")  # type: ignore[arg-type]
+    found = indexing.survey(target)
+    ids, payloads = indexing.point_ids("shop", items), target.payloads(items)
+    assert found.digest == items_digest(ids, payloads)
+    assert found.kinds == {"colour": {str}, "n": {int}, "w": {float}}
+    assert found.labelled and found.with_files
