@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from catalogs import fashion_mnist
 from catalogs.base import Item, SourceInfo
@@ -109,7 +110,7 @@ class ItemsFile:
         start, chunk = 0, []
         with self.path.open("rb") as f:
             for line in f:
-                chunk.append(Item(**json.loads(line)))
+                chunk.append(Item(**orjson.loads(line)))
                 if len(chunk) == size:
                     yield start, chunk
                     start, chunk = start + size, []
@@ -124,7 +125,7 @@ class ItemsFile:
         with self.path.open("rb") as f:
             for p in positions:
                 f.seek(int(offsets[p]))
-                out.append(Item(**json.loads(f.readline())))
+                out.append(Item(**orjson.loads(f.readline())))
         return out
 
     def _line_offsets(self) -> np.ndarray:
