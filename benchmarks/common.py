@@ -31,6 +31,8 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        # Set here, numpy's matrix products were slowed: a result shows it ran without them.
+        "slow_blas_settings": {name: os.environ.get(name) for name in SLOW_BLAS},
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
 

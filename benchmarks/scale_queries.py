@@ -1,5 +1,9 @@
-"""The query half of the scaling benchmark: the same queries, one at a time and interleaved, to
-Lookalike's store, to the engine called directly, to hnswlib and to an exact torch scan."""
+"""The query half of the scaling benchmark: the same queries, one at a time, to Lookalike's
+store, to the engine called directly, to hnswlib and to an exact torch scan.
+
+The exact scan is torch's, not numpy's; and this module runs only inside ``benchmarks.scale``,
+whose ``__main__`` re-runs itself without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (each size's child
+process inherits that environment; the results record it under ``slow_blas_settings``)."""
 
 from __future__ import annotations
 
