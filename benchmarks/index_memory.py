@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import write
-from benchmarks.scale import PeakAnonymous, blocks
+from benchmarks.memory import PeakAnonymous, anon_mb, peak_rss_mb
+from benchmarks.scale import blocks
 from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef
 from infra.indexing import write_shard
@@ -42,14 +42,6 @@ from infra.store import held_store
 from tasks.indexing import create_collection, finalize_collection, plan_shards, upsert_shard
 
 DIM = 64
-
-
-def _anon_mb() -> float:
-    """Resident anonymous memory: what the process holds, not the store's mapped files."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no RssAnon in /proc/self/status (Linux only)")
 
 
 def catalog(n: int, folder: Path) -> SourceInfo:
@@ -86,21 +78,21 @@ def index_once(settings: Settings, model: ModelRef, source: SourceInfo) -> dict[
     start = time.perf_counter()
     with held_store(settings.store):
         revision = create_collection.fn(settings, model, source)
-        marks["after_create_mb"] = _anon_mb()
+        marks["after_create_mb"] = anon_mb()
         if revision.unchanged:
             marks["seconds"] = time.perf_counter() - start
             return marks
         shards = plan_shards.fn(settings, model, source, revision.collection)
-        marks["after_plan_mb"] = _anon_mb()
+        marks["after_plan_mb"] = anon_mb()
         vectors = blocks(source.count, DIM, centres=2000, seed=1)
         folder = settings.runs_dir / "shards" / model.model_version
         for positions in shards:
             v = next(vectors)[1]  # shards and blocks are both 2,000 items here
             path = write_shard(folder / f"{positions[0]:07d}.npz", positions, v)
             upsert_shard.fn(settings, model, source, path, revision.collection)
-        marks["after_upsert_mb"] = _anon_mb()
+        marks["after_upsert_mb"] = anon_mb()
         finalize_collection.fn(settings, revision.collection, source.count)
-        marks["after_finalize_mb"] = _anon_mb()
+        marks["after_finalize_mb"] = anon_mb()
     marks["seconds"] = time.perf_counter() - start
     return marks
 
@@ -112,14 +104,14 @@ def one_size(n: int) -> dict[str, Any]:
         settings = Settings(home=folder / "home", progress=False, dataset="synthetic")
         settings = settings.with_(index_shard_size=2000)
         model = ModelRef("", "synthetic0001", DIM, 0.0, "cpu", "")
-        row: dict[str, Any] = {"items": n, "start_mb": _anon_mb()}
+        row: dict[str, Any] = {"items": n, "start_mb": anon_mb()}
         with PeakAnonymous() as peak:
             first = index_once(settings, model, source)
         row |= {f"index_{k}": v for k, v in first.items()} | {"index_peak_mb": peak.peak_mb}
         with PeakAnonymous() as peak:
             again = index_once(settings, model, source)
         row |= {"unchanged_seconds": again["seconds"], "unchanged_peak_mb": peak.peak_mb}
-        row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        row["peak_rss_mb"] = peak_rss_mb()
         return row
     finally:
         shutil.rmtree(folder, ignore_errors=True)

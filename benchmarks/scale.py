@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import full_speed_blas, write
+from benchmarks.memory import PeakAnonymous, peak_rss_mb
 from benchmarks.scale_queries import Queries, hnswlib_index
 from infra.store.base import CollectionSpec, IndexParams, PointBatch
 from infra.store.edge import EdgeStore
@@ -70,38 +69,6 @@ def point_ids(start: int, stop: int) -> list[str]:
     return [f"00000000-0000-5000-8000-{i:012d}" for i in range(start, stop)]
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-class PeakAnonymous:
-    """The peak of this process's anonymous resident memory (Linux's RssAnon), sampled every
-    50 ms while inside. The peak RSS counts the store's memory-mapped files too, pages the
-    kernel drops under pressure; the anonymous memory is what must fit in RAM."""
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        status = Path("/proc/self/status")
-        while True:
-            for line in status.read_text().splitlines():
-                if line.startswith("RssAnon:"):
-                    self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
-            if self._stop.wait(0.05):
-                return
-
-    def __enter__(self) -> PeakAnonymous:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def build(store: EdgeStore, n: int, dim: int, centres: int) -> dict[str, Any]:
     """Create, upsert block by block and finalize the collection ``scale``; its figures."""
     spec = CollectionSpec("scale", dim, keyword_fields=(), integer_fields=("label",))
@@ -122,7 +89,7 @@ def build(store: EdgeStore, n: int, dim: int, centres: int) -> dict[str, Any]:
         "hnsw_build_s": build_s,
         "disk_mb": disk / 2**20,
         "build_peak_anon_mb": anonymous.peak_mb,
-        "build_peak_rss_mb": rss_mb(),  # before this process makes anything else
+        "build_peak_rss_mb": peak_rss_mb(),  # before this process makes anything else
     }
 
 
@@ -149,7 +116,7 @@ def one_size(
         bench = Queries(store, "scale", vectors, labels, q, other)
         rows = [{"points": n} | r for r in bench.run(efs, (None, 3))]
         store.close()
-        row["peak_rss_mb"] = rss_mb()
+        row["peak_rss_mb"] = peak_rss_mb()
         return {"build": row, "queries": rows}
     finally:
         shutil.rmtree(root, ignore_errors=True)

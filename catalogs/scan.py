@@ -145,11 +145,7 @@ class ItemsFile:
 
 @functools.lru_cache(maxsize=4)
 def _items(items_file: str, fingerprint: str, count: int) -> list[Item]:
-    with open(items_file, encoding="utf-8") as f:
-        items = [Item(**json.loads(line)) for line in f]
-    if len(items) != count:
-        raise RuntimeError(f"{items_file} holds {len(items)} items, the scan found {count}")
-    return items
+    return [i for _, chunk in ItemsFile(Path(items_file), count).chunks(10_000) for i in chunk]
 
 
 def images(
