@@ -1,4 +1,5 @@
-"""How much memory a benchmark's process holds: Linux's figures, read one way for all."""
+"""How much memory a benchmark's process holds, and what it costs the machine: Linux's figures,
+read one way for all."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ def anon_mb() -> float:
 def peak_rss_mb() -> float:
     """The process's peak resident memory so far, mapped files included."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def written_mb() -> float:
+    """Bytes this process has sent, or left dirty, for storage so far (``write_bytes``): the
+    store's memory-mapped files count as they are dirtied, not only ``write`` calls."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("write_bytes:"):
+            return int(line.split()[1]) / 2**20
+    raise RuntimeError("no write_bytes in /proc/self/io (Linux only)")
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """``(user, system)`` CPU seconds of this process so far, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
 
 
 class PeakAnonymous:
