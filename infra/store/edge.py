@@ -77,10 +77,13 @@ def _query(vector: np.ndarray, search: Search) -> Any:
 
 
 def _hit(p: Any) -> Hit:
-    if p.payload is None and p.vector is None:  # ids and scores only: the common batch case
+    # Each property of an engine's point converts its value anew: read each once. The id costs
+    # most (~3 us: the engine makes a uuid.UUID, then its string).
+    payload, vector = p.payload, p.vector
+    if payload is None and vector is None:  # ids and scores only: the common batch case
         return Hit(str(p.id), p.score)
-    vector = None if p.vector is None else np.asarray(p.vector, dtype=np.float32)
-    return Hit(str(p.id), float(p.score), dict(p.payload or {}), vector)
+    array = None if vector is None else np.asarray(vector, dtype=np.float32)
+    return Hit(str(p.id), float(p.score), payload or {}, array)
 
 
 class EdgeStore(Closing):
