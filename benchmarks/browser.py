@@ -69,15 +69,19 @@ def page_seconds(driver: Any) -> float:
 
 def navigates(driver: Any, action: Any) -> None:
     """Do ``action`` and wait for the next page (a script's submit is not waited for)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    # The old page is marked rather than watched through an element of it: asked about an
+    # element of a page that is gone, chromedriver 156.0.8078.108 answers a generic "unknown
+    # error" (a node not in the document) where 156.0.8078.73 answered "stale element", and
+    # Selenium's staleness_of only takes the latter for a yes.
+    driver.execute_script("window.__lookalikeLeft = true")
     action()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.__lookalikeLeft !== true && document.readyState === 'complete'"
+        )
     )
 
 
