@@ -1,13 +1,14 @@
-"""Small files written so that a concurrent reader never sees half of one."""
+"""Small files written so that a concurrent reader never sees half of one, and lock files."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
@@ -32,3 +33,19 @@ def _replace(path: Path, text: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def try_lock(path: Path) -> IO[str] | None:
+    """An open file holding an exclusive lock on ``path``, or None while another holder has it.
+
+    flock belongs to the open file: a second open of the same path, also in this process, is
+    refused; closing the file (or the holder's death) releases the lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - the caller holds it as the lock
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle

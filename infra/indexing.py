@@ -155,7 +155,8 @@ def write_shard(path: Path, positions: Sequence[int], vectors: np.ndarray) -> st
 
 
 def upsert_shard(target: Target, path: str, batch_size: int) -> int:
-    """Upsert one shard file batch by batch, then delete the file; return the points written."""
+    """Upsert one shard file batch by batch; return the points written. The caller deletes the
+    file once the store has flushed (see :func:`tasks.indexing.upsert_shard`)."""
     shard = np.load(path)
     positions, vectors = shard["positions"], shard["vectors"]
     for s in range(0, len(positions), batch_size):
@@ -164,7 +165,6 @@ def upsert_shard(target: Target, path: str, batch_size: int) -> int:
             target.point_ids(part), vectors[s : s + len(part)], target.payloads(part)
         )
         target.store.upsert(target.collection, batch)
-    Path(path).unlink(missing_ok=True)
     return len(positions)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from infra.files import try_lock
 from infra.store.base import StoreError
 
 # flock belongs to an open file, so a writer nested in another (the pipeline's index flow and
@@ -37,17 +37,14 @@ def alias_lock(directory: Path, alias: str) -> Iterator[None]:
             with _guard:
                 _held[path] -= 1
         return
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise StoreError(
-                f"another run ({holder}) is writing alias {alias!r}: wait for it to finish, "
-                "or give this run another alias (LOOKALIKE_ALIAS)."
-            ) from None
+    handle = try_lock(path)
+    if handle is None:
+        holder = path.read_text().strip() or "another process"
+        raise StoreError(
+            f"another run ({holder}) is writing alias {alias!r}: wait for it to finish, "
+            "or give this run another alias (LOOKALIKE_ALIAS)."
+        )
+    with handle:
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -60,4 +57,3 @@ def alias_lock(directory: Path, alias: str) -> Iterator[None]:
             with _guard:
                 del _held[path]
             handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -7,6 +7,7 @@ tasks themselves do not retry.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from prefect import task
@@ -117,6 +118,9 @@ def upsert_shard(
     with open_store(settings.store) as store:
         target = _target(settings, store, collection, source, model)
         done = indexing.upsert_shard(target, path, settings.index.upsert_batch_size)
+    # Closed, the store has flushed (the embedded one keeps no write-ahead log): only now are
+    # the points safe, and the shard file no longer needed.
+    Path(path).unlink(missing_ok=True)
     task_logger(__name__).info("upserted %d points into %s", done, collection)
     return done
 

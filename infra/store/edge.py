@@ -7,12 +7,12 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import qdrant_edge as qe
 
-from infra.files import write_json_atomically
+from infra.files import try_lock, write_json_atomically
 from infra.store.base import (
     Closing,
     CollectionSpec,
@@ -31,6 +31,7 @@ from infra.store.filters import Part, build
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
+_LOCK = "open.lock"  # held by the one store that has the collection open
 
 
 def _edge_match(values: tuple[Any, ...]) -> Any:
@@ -86,6 +87,13 @@ def _hit(p: Any) -> Hit:
     return Hit(str(p.id), float(p.score), payload or {}, array)
 
 
+def _busy(collection: str) -> StoreBusyError:
+    return StoreBusyError(
+        f"collection {collection!r} is open in another embedded store (another process or "
+        "object): close it first, or use a Qdrant server for concurrent readers and writers."
+    )
+
+
 class EdgeStore(Closing):
     """Collections are folders ``<root>/<name>/`` holding the shard and a small metadata file."""
 
@@ -101,6 +109,7 @@ class EdgeStore(Closing):
         self.index = index or IndexParams()
         self._keep_open = keep_open
         self._shards: dict[str, qe.EdgeShard] = {}
+        self._locks: dict[str, IO[str]] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
         self._dims: dict[str, int] = {}
 
@@ -165,21 +174,35 @@ class EdgeStore(Closing):
         meta["metadata"] = {**meta.get("metadata", {}), **values}
         write_json_atomically(self._dir(collection) / _META, meta)
 
+    def _lock(self, collection: str) -> None:
+        """Take the collection's lock, or fail: one store (one process) opens it at a time."""
+        lock = try_lock(self._dir(collection) / _LOCK)
+        if lock is None:
+            raise _busy(collection)
+        self._locks[collection] = lock
+
     def _shard(self, name: str) -> qe.EdgeShard:
         collection = self.resolve(name)
         if collection not in self._shards:
+            self._lock(collection)
             try:
                 shard = qe.EdgeShard.load(str(self._dir(collection) / "shard"))
             except Exception as exc:
+                self._locks.pop(collection).close()
+                # A shard made with a write-ahead log (by an earlier Lookalike) locks it too.
                 if "WouldBlock" not in str(exc):
                     raise
-                raise StoreBusyError(
-                    f"collection {collection!r} is open in another embedded store (another "
-                    "process or object): close it first, or use a Qdrant server for concurrent "
-                    "readers and writers."
-                ) from exc
+                raise _busy(collection) from exc
             self._shards[collection] = shard
         return self._shards[collection]
+
+    def _close(self, collection: str) -> None:
+        shard = self._shards.pop(collection, None)
+        if shard is not None:
+            shard.close()
+        lock = self._locks.pop(collection, None)
+        if lock is not None:
+            lock.close()
 
     def has_collection(self, name: str) -> bool:
         try:
@@ -221,9 +244,12 @@ class EdgeStore(Closing):
             hnsw_config=hnsw,
             payload_memory=qe.Memory.Cached,
             max_search_threads=1,
-            # The write-ahead log stays on, although upserts ran 1.2-1.45x faster without it
-            # (60,000 points): its file lock is what keeps a second process out of an open
-            # shard (tests/infra/test_revisions.py fails without it).
+            # No write-ahead log: upserts run faster without it (benchmarks.scale), a copied
+            # revision does not carry its 64 MB of preallocated files, and nothing needs it:
+            # every writer flushes before it counts a shard as written (a killed run's
+            # unflushed points are planned again by the re-run), and a lock of Lookalike's own
+            # keeps a second store out of an open collection.
+            wal_enabled=False,
             quantization_config=(
                 qe.ScalarQuantizationConfig(qe.ScalarType.Int8, memory=qe.Memory.Pinned)
                 if self.index.quantization
@@ -235,7 +261,12 @@ class EdgeStore(Closing):
                 else qe.EdgeOptimizersConfig(indexing_threshold=self.index.indexing_threshold_kb)
             ),
         )
-        shard = qe.EdgeShard.create(str(folder / "shard"), config)
+        self._lock(spec.name)
+        try:
+            shard = qe.EdgeShard.create(str(folder / "shard"), config)
+        except Exception:
+            self._close(spec.name)
+            raise
         for key in spec.keyword_fields:
             shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
         for key in spec.integer_fields:
@@ -248,10 +279,8 @@ class EdgeStore(Closing):
     def delete_collection(self, name: str) -> None:
         if name in self.aliases().values():
             raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
-        shard = self._shards.pop(name, None)
+        self._close(name)
         self._dims.pop(name, None)
-        if shard is not None:
-            shard.close()
         shutil.rmtree(self._dir(name), ignore_errors=True)
 
     def copy_collection(self, source: str, target: str) -> None:
@@ -270,9 +299,7 @@ class EdgeStore(Closing):
 
     def close_collection(self, name: str) -> None:
         """Close one open collection, so another process may open it (or prune delete it)."""
-        shard = self._shards.pop(name, None)
-        if shard is not None:
-            shard.close()
+        self._close(name)
 
     def upsert(self, name: str, batch: PointBatch) -> None:
         check_dimension(name, self.dimension(name), batch.vectors)
@@ -342,9 +369,8 @@ class EdgeStore(Closing):
             shard.flush()
         if self._keep_open:
             return
-        for shard in self._shards.values():
-            shard.close()
-        self._shards.clear()
+        for collection in list(self._shards):
+            self._close(collection)
 
     def release(self) -> None:
         """Close a store that was held open."""

@@ -33,7 +33,7 @@ def test_one_size_reports_every_figure(quantization: bool, tmp_path: Path) -> No
     result = one_size(20_000, 64, centres=200, queries=50, quantization=quantization)
     row = result["build"]
     assert row["points"] == 20_000 and row["upsert_points_per_s"] > 0
-    # Every point's vector reaches the disk at least once (the shard's file, the write-ahead log).
+    # Every point's vector reaches the disk at least once (the shard's vector file).
     assert row["upsert_kb_written_per_point"] >= 64 * 4 / 1024 and row["upsert_user_s"] > 0
     assert row["hnsw_build_s"] > 0 and row["disk_mb"] > 0 and row["hnswlib_build_s"] > 0
     assert 0 < row["build_peak_anon_mb"] <= row["build_peak_rss_mb"] <= row["peak_rss_mb"]
