@@ -89,11 +89,13 @@ class Spent:
         self.system += now_system - system
 
 
-def build(store: EdgeStore, n: int, dim: int, centres: int) -> dict[str, Any]:
-    """Create, upsert and finalize the collection ``scale`` as the index flow writes one: in
-    requests of ``upsert_batch_size`` points and a flush after each ``index_shard_size`` (the
-    flow's upsert task closes its held store, which flushes). Only the store's calls are timed:
-    making the synthetic points is not indexing."""
+def build(
+    store: EdgeStore, n: int, dim: int, centres: int, finalize: bool = True
+) -> dict[str, Any]:
+    """Create, upsert and (unless told not to) finalize the collection ``scale`` as the index
+    flow writes one: in requests of ``upsert_batch_size`` points and a flush after each
+    ``index_shard_size`` (the flow's upsert task closes its held store, which flushes). Only the
+    store's calls are timed: making the synthetic points is not indexing."""
     flow = IndexSettings()
     batch = flow.upsert_batch_size
     spec = CollectionSpec("scale", dim, keyword_fields=(), integer_fields=("label",))
@@ -113,7 +115,8 @@ def build(store: EdgeStore, n: int, dim: int, centres: int) -> dict[str, Any]:
                     unflushed = 0
         written = written_mb() - written
         start = time.perf_counter()
-        store.finalize("scale")
+        if finalize:
+            store.finalize("scale")
         build_s = time.perf_counter() - start
     disk = sum(f.stat().st_size for f in store.root.rglob("*") if f.is_file())
     return {

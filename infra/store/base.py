@@ -154,6 +154,9 @@ class IndexParams:
     # with the float vectors: at 100,000 clustered 512-d points, recall@10 0.946 at 1x and
     # 1.000 at 2x for the same time (benchmarks.scale).
     oversampling: float = 2.0
+    # The embedded store's write-ahead log, off: see EdgeStore.ensure_collection. A Qdrant
+    # server keeps its own. On only to measure what it costs (benchmarks.upsert_log).
+    write_ahead_log: bool = False
 
 
 @dataclass(frozen=True)

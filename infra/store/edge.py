@@ -244,12 +244,12 @@ class EdgeStore(Closing):
             hnsw_config=hnsw,
             payload_memory=qe.Memory.Cached,
             max_search_threads=1,
-            # No write-ahead log: upserts run faster without it (benchmarks.scale), a copied
-            # revision does not carry its 64 MB of preallocated files, and nothing needs it:
-            # every writer flushes before it counts a shard as written (a killed run's
+            # No write-ahead log: upserts run faster without it (benchmarks.upsert_log), a
+            # copied revision does not carry its 64 MB of preallocated files, and nothing needs
+            # it: every writer flushes before it counts a shard as written (a killed run's
             # unflushed points are planned again by the re-run), and a lock of Lookalike's own
             # keeps a second store out of an open collection.
-            wal_enabled=False,
+            wal_enabled=self.index.write_ahead_log,
             quantization_config=(
                 qe.ScalarQuantizationConfig(qe.ScalarType.Int8, memory=qe.Memory.Pinned)
                 if self.index.quantization

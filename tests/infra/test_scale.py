@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.scale import blocks, mixture, one_size
 from benchmarks.scale_plot import plot
+from benchmarks.upsert_log import compare
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +49,14 @@ def test_one_size_reports_every_figure(quantization: bool, tmp_path: Path) -> No
     assert rows[("exact torch", "one label")]["recall_at_10"] == 1.0
     out = plot([row], result["queries"], "scale-test", tmp_path)
     assert out.stat().st_size > 10_000
+
+
+def test_the_log_comparison_writes_one_collection_with_the_log_and_one_without() -> None:
+    rows = compare(5000, 64, rounds=1)
+    got = {r["write_ahead_log"]: r for r in rows}
+    assert set(got) == {True, False} and all(r["upsert_points_per_s"] > 0 for r in rows)
+    # The log holds every vector a second time, in files it makes tens of MB at a time.
+    assert got[True]["upsert_kb_written_per_point"] > got[False]["upsert_kb_written_per_point"]
+    assert got[True]["disk_mb"] > got[False]["disk_mb"] + 10
+    ratio = got[False]["upsert_points_per_s"] / got[True]["upsert_points_per_s"]
+    assert rows[0]["speedup_without_log"] == rows[1]["speedup_without_log"] == ratio
