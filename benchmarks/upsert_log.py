@@ -65,7 +65,7 @@ def main() -> None:
     rows = compare(args.points, args.dim, args.rounds)
     ratios = sorted({r["speedup_without_log"] for r in rows})
     extra = {"dim": args.dim, "median_speedup_without_log": statistics.median(ratios)}
-    print(write("upsert_log", rows, extra).read_text())
+    print(write(f"upsert_log-{args.points}", rows, extra).read_text())
     print(f"median speed-up without the log: {statistics.median(ratios):.2f}x")
 
 
