@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import tasks  # noqa: F401  - Prefect defaults first
-from infra.errors import UserError
+from app.errors import USER_ERRORS, user_error_names
 from infra.settings import Settings
 
 # flag -> (Settings field, type, help)
@@ -184,7 +184,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def configure_logging(level: str) -> None:
     """Our loggers at ``level``; everything else (httpx, Prefect's client) only warns."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("lookalike", "app", "catalogs", "flows", "tasks", "model", "infra"):
+    for name in ("lookalike", "app", "flows", "tasks", "search", "training", "catalogs"):
+        logging.getLogger(name).setLevel(level)
+    for name in ("model", "infra"):
         logging.getLogger(name).setLevel(level)
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(_hide_user_errors)
@@ -194,19 +196,10 @@ def _hide_user_errors(record: logging.LogRecord) -> bool:
     """Prefect logs a failed run's exception with its traceback, once per task and flow; for a
     user's mistake the command prints one line instead (a bug keeps its traceback)."""
     exc = record.exc_info[1] if record.exc_info else None
-    if isinstance(exc, UserError):
+    if isinstance(exc, USER_ERRORS):
         return False
     text = record.getMessage()
-    return not any(name in text for name in _user_error_names())
-
-
-def _user_error_names() -> set[str]:
-    names, todo = set(), [UserError]
-    while todo:
-        cls = todo.pop()
-        names.add(f"{cls.__name__}:")
-        todo += cls.__subclasses__()
-    return names
+    return not any(name in text for name in user_error_names())
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -240,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             tie_temporary_server_to_this_process()
             run_command(args, settings)
-    except UserError as exc:
+    except USER_ERRORS as exc:
         print(f"lookalike: {exc}", file=sys.stderr)
         return 1
     return 0

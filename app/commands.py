@@ -14,12 +14,12 @@ from flows.duplicates import duplicates_flow
 from flows.evaluate import embedding_table_flow, evaluate_flow
 from flows.pipeline import pipeline, reindex
 from flows.train import train_flow
-from infra.indexes import find_version
 from infra.settings import Settings
 from infra.store import open_store
 from model.data import resolve_root
-from model.runs import model_ref
+from search.promotion import find_version
 from tasks.sources import scan_source
+from training.runs import model_ref
 
 
 def _index_build(args: argparse.Namespace, settings: Settings) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from infra.indexes import IndexInfo
 from infra.store import Hit
+from search.promotion import IndexInfo
 
 if TYPE_CHECKING:
-    from infra.reports import RunSummary
+    from search.reports import RunSummary
 
 
 def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:

@@ -20,8 +20,8 @@ import torch.distributed as dist
 
 from app.cli import build_parser, settings_from
 from model.data import fingerprint, load_split, resolve_root
-from model.runs import net_config, new_tb_dir, save_trained, train_config
 from model.train import train
+from training.runs import net_config, new_tb_dir, save_trained, train_config
 
 
 @contextmanager

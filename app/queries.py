@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from infra.query import QueryOptions, Strategy, recommend, similar_to_item, similar_to_vector
 from infra.settings import Settings
 from infra.store import Hit, VectorStore, open_store
+from search.query import QueryOptions, Strategy, recommend, similar_to_item, similar_to_vector
 
 if TYPE_CHECKING:
     from model.backbones import Embedder

@@ -13,11 +13,11 @@ from app.queries import QueryService
 from catalogs.base import typed
 from catalogs.seasons import parse_season, season_of
 from infra.errors import UserError
-from infra.indexes import find_version, list_indexes, prune
 from infra.locks import alias_lock
-from infra.query import Boost, QueryOptions
 from infra.settings import Settings
 from infra.store import Condition, StoreBusyError, open_store
+from search.promotion import find_version, list_indexes, prune
+from search.query import Boost, QueryOptions
 
 READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
 API_FILE = "api.json"  # written by a running `lookalike api` in LOOKALIKE_HOME

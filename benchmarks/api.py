@@ -42,9 +42,9 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def engine(runs: int) -> dict[str, float]:
     """p50/p99 ms of the same query in-process, on the embedded store."""
-    from infra.query import QueryOptions, similar_to_item
     from infra.settings import Settings
     from infra.store import open_store
+    from search.query import QueryOptions, similar_to_item
 
     settings = Settings()
     with open_store(settings.store) as store:

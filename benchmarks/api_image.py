@@ -41,8 +41,8 @@ def in_process(settings: Any, photo: bytes, runs: int) -> tuple[dict[str, float]
     import torch
 
     from app.queries import QueryService
-    from infra.query import QueryOptions
     from model.images import decode_rgb, open_image
+    from search.query import QueryOptions
 
     with QueryService(settings) as service:
         model = service.model_for(service.name)

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import full_speed_blas, write
-from infra.duplicates import find_duplicates
-from infra.query import QueryOptions, similar_to_vector
 from infra.settings import Settings
 from infra.store import Condition, VectorStore, open_store
+from search.duplicates import find_duplicates
+from search.query import QueryOptions, similar_to_vector
 
 BLOCK = 2048
 

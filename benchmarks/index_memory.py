@@ -36,9 +36,9 @@ from benchmarks.memory import PeakAnonymous, anon_mb, peak_rss_mb
 from benchmarks.scale import blocks
 from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef
-from infra.indexing import write_shard
 from infra.settings import Settings
 from infra.store import held_store
+from search.indexing import write_shard
 from tasks.indexing import create_collection, finalize_collection, plan_shards, upsert_shard
 
 DIM = 64

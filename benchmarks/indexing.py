@@ -20,9 +20,9 @@ from catalogs.scan import images, load_items
 from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store
-from model.runs import load_embedder, model_ref
 from tasks.runners import api_env
 from tasks.sources import scan_source
+from training.runs import load_embedder, model_ref
 
 
 @torch.inference_mode()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from infra.duplicates import Duplicates, check_threshold
 from infra.settings import Settings
+from search.duplicates import Duplicates, check_threshold
 from tasks.duplicates import find_near_duplicates, publish_duplicates
 
 

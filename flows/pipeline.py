@@ -12,13 +12,13 @@ from flows.index import index_flow
 from flows.train import train_flow
 from infra.checkpoints import ModelRef
 from infra.locks import alias_lock
-from infra.reports import RunSummary
 from infra.settings import Settings
-from model.runs import model_ref
+from search.reports import RunSummary
 from tasks.evaluation import example_queries
 from tasks.reporting import publish_report
 from tasks.serving import promote_index
 from tasks.sources import scan_source
+from training.runs import model_ref
 
 
 class Clock:

@@ -17,17 +17,17 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet
 
-from infra.errors import UserError
 from model.augment import MEAN as FMNIST_MEAN
 from model.augment import STD as FMNIST_STD
 from model.configs import EmbeddingNetConfig
+from model.errors import InputError
 from model.net import EmbeddingNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class BackboneError(UserError, ValueError):
+class BackboneError(InputError):
     """A backbone or its weights cannot be created."""
 
 

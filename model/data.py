@@ -15,7 +15,7 @@ import torch
 from torchvision.datasets import FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
-from infra.errors import UserError
+from model.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ DATASET = "fashion-mnist"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-class DatasetNotFoundError(UserError, RuntimeError):
+class DatasetNotFoundError(InputError, RuntimeError):
     """Fashion-MNIST could not be found locally nor downloaded."""
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from infra.errors import UserError
+from model.errors import InputError
 
 MAX_PIXELS = 40_000_000  # refuse decompression bombs long before PIL's own limit
 # Modes a catalog image may have. CMYK, palette and 16-bit files are reported, not guessed at:
@@ -17,7 +17,7 @@ MAX_PIXELS = 40_000_000  # refuse decompression bombs long before PIL's own limi
 CATALOG_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
 
 
-class ImageError(UserError, ValueError):
+class ImageError(InputError):
     """The bytes are not an image Lookalike can embed."""
 
 

@@ -9,10 +9,10 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from catalogs.scan import stored_thumbnail
-from infra.duplicates import Duplicates, find_duplicates, write_groups
-from infra.reports import THUMB, contact_sheet
 from infra.settings import Settings
 from infra.store import open_store
+from search.duplicates import Duplicates, find_duplicates, write_groups
+from search.reports import THUMB, contact_sheet
 
 SHEET_ROWS = 12
 

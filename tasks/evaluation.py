@@ -9,11 +9,11 @@ from prefect import task
 from catalogs.base import SourceInfo
 from catalogs.fashion_mnist import load_splits, pixel_baseline
 from catalogs.scan import load_items
-from infra import evaluation
 from infra.checkpoints import ModelRef, load_checkpoint, save_checkpoint
 from infra.settings import Settings
 from infra.store import Hit, StoreBusyError, open_store
 from infra.tensorboard import TensorBoardSink
+from search import evaluation
 from tasks.logs import task_logger
 
 

@@ -1,4 +1,4 @@
-"""Indexing tasks: thin wrappers over :mod:`infra.indexing` that pass paths and names.
+"""Indexing tasks: thin wrappers over :mod:`search.indexing` that pass paths and names.
 
 Qdrant calls are retried in one place, the server client (``LOOKALIKE_QDRANT_RETRIES``), so the
 tasks themselves do not retry.
@@ -14,15 +14,15 @@ from prefect import task
 
 from catalogs.base import SourceInfo
 from catalogs.scan import images, items_file
-from infra import indexing
 from infra.checkpoints import ModelRef
-from infra.revisions import Revision, writable
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
-from model.runs import load_embedder
 from model.train import pick_device
+from search import indexing
+from search.revisions import Revision, writable
 from tasks.logs import task_logger
+from training.runs import load_embedder
 
 
 def _target(
@@ -35,7 +35,7 @@ def _target(
 @task(name="create-collection")
 def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -> Revision:
     """The model version's collection this run writes: created if missing, a new revision if
-    the embedded store serves it (see :mod:`infra.revisions`)."""
+    the embedded store serves it (see :mod:`search.revisions`)."""
     base = settings.collection_for(model.model_version)
     meta = {
         "dataset": settings.dataset,

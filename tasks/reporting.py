@@ -9,10 +9,10 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from catalogs.scan import load_items
-from infra.reports import RunSummary, example_grid, markdown
 from infra.settings import Settings
 from infra.store import open_store
-from model.runs import public_config
+from search.reports import RunSummary, example_grid, markdown
+from training.runs import public_config
 
 
 @task(name="publish-report")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect import task
 
-from infra.indexes import Decision, promote_if_better
 from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import open_store
+from search.promotion import Decision, promote_if_better
 from tasks.logs import task_logger
 
 

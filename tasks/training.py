@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import task
 
-from model.catalog_models import catalog_model as _catalog_model
-from model.runs import train_fashion_mnist
+from training.catalog_models import catalog_model as _catalog_model
+from training.runs import train_fashion_mnist
 
 train_model = task(name="train-model", task_run_name="train-{settings.dataset}")(
     train_fashion_mnist

@@ -11,6 +11,7 @@ import pytest
 import tasks  # noqa: F401  - Prefect defaults before Prefect loads
 from infra.settings import Settings
 from model.data import DatasetNotFoundError, resolve_root
+from tests.backends import graph_store, qdrant_server_url, store  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from app.api.errors import UnauthorizedError
 from app.api.schemas import QueryArgs
 from app.api.service import Service
 from app.read_commands import query_options
-from infra.query import QueryOptions
 from model.labels import LABEL_NAMES
+from search.query import QueryOptions
 
 
 def get_service(request: Request) -> Service:

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.errors import USER_ERRORS
 from infra.errors import UserError
 from infra.store import NotFoundError
 from model.images import ImageError
@@ -20,7 +21,7 @@ class UnauthorizedError(UserError):
     """No API key, or the wrong one."""
 
 
-def status_of(exc: UserError) -> int:
+def status_of(exc: Exception) -> int:
     if isinstance(exc, UnauthorizedError):
         return 401
     if isinstance(exc, NotFoundError):
@@ -38,9 +39,11 @@ def problem(status: int, message: str) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(UserError)
-    async def user_error(request: Request, exc: UserError) -> JSONResponse:
+    async def user_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(status_of(exc), str(exc))
+
+    for kind in USER_ERRORS:
+        app.add_exception_handler(kind, user_error)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

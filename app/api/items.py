@@ -12,9 +12,9 @@ from PIL import Image
 from app.api.deps import ServiceDep, require_key
 from app.api.schemas import CollectionOut, Collections, Item
 from catalogs.scan import stored_thumbnail
-from infra.indexes import list_indexes
-from infra.query import resolve_items
 from infra.store import StoreError
+from search.promotion import list_indexes
+from search.query import resolve_items
 
 THUMB = 112
 

@@ -19,9 +19,9 @@ from app.api.schemas import (
 )
 from app.api.service import Served, Service
 from app.queries import embed
-from infra.query import QueryOptions, recommend, similar_to_item, similar_to_vector
 from infra.store import Hit, VectorStore
 from model.images import ImageError
+from search.query import QueryOptions, recommend, similar_to_item, similar_to_vector
 
 router = APIRouter(prefix="/v1", tags=["queries"], dependencies=[Depends(require_key)])
 

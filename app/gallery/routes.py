@@ -17,8 +17,8 @@ from app.api.deps import KEY_COOKIE, ServiceDep, require_key
 from app.api.errors import status_of
 from app.api.queries import image_hits, upload
 from app.api.service import Service
+from app.errors import USER_ERRORS
 from app.gallery.views import GalleryArgs, View, build, cards, glance
-from infra.errors import UserError
 from infra.store import StoreError
 
 HERE = Path(__file__).parent
@@ -39,7 +39,7 @@ def _args(request: Request) -> GalleryArgs:
 def _signed_in(request: Request, service: Service) -> bool:
     try:
         require_key(request, service)
-    except UserError:
+    except USER_ERRORS:
         return False
     return True
 
@@ -91,7 +91,7 @@ def page(request: Request, service: ServiceDep) -> Response:
         with service.serving() as served:
             view = build(service, served, args)
         return _page(request, service, args, view, 200)
-    except UserError as exc:
+    except USER_ERRORS as exc:
         return _page(
             request, service, args, View("browse", "Error", error=str(exc)), status_of(exc)
         )
@@ -108,7 +108,7 @@ async def search(request: Request, service: ServiceDep, file: UploadFile = File(
         _, hits = image_hits(service, data, args.query_args())
         title = f"Like your photo ({file.filename or 'upload'})"
         return _page(request, service, args, View("image", title, cards(hits)), 200)
-    except UserError as exc:
+    except USER_ERRORS as exc:
         view = View("image", "Search by photo", error=str(exc))
         return _page(request, service, args, view, status_of(exc))
 

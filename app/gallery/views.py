@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from app.api.deps import options
 from app.api.schemas import QueryArgs
 from app.api.service import Served, Service
-from infra.query import (
+from infra.store import Hit, VectorStore
+from search.query import (
     STRATEGIES,
     Strategy,
     recommend,
@@ -23,7 +24,6 @@ from infra.query import (
     sample,
     similar_to_item,
 )
-from infra.store import Hit, VectorStore
 
 Mode = Literal["browse", "similar", "image", "recommend"]
 METRICS = (("precision@1", "precision_at_1"), ("recall@10", "recall_at_10"), ("MAP@R", "map_at_r"))

@@ -99,7 +99,7 @@ class EdgeStore(Closing):
 
     backend = "embedded"
     # One process opens a collection at a time, so a served collection is never written: a
-    # writer copies it into a new revision (see infra.revisions).
+    # writer copies it into a new revision (see search.revisions).
     writes_while_served = False
 
     def __init__(

@@ -18,9 +18,9 @@ from app.api.main import create_app
 from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store
-from model.runs import model_ref
 from tasks.sources import scan_source
 from tests.conftest import random_checkpoint
+from training.runs import model_ref
 
 TRAIN, TEST = 400, 100
 

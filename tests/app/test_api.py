@@ -167,9 +167,9 @@ def test_a_promotion_elsewhere_is_followed_by_the_next_request(api: Api) -> None
     the alias moves, the next answer comes from the new collection."""
     from flows.index import index_flow
     from infra.store import open_store
-    from model.runs import model_ref
     from tasks.sources import scan_source
     from tests.conftest import random_checkpoint
+    from training.runs import model_ref
 
     before = _get(api, "/v1/similar/items/test-3", k=3)
     settings = api.settings

@@ -49,8 +49,8 @@ def test_one_pass_survey_matches_the_whole_list(tmp_path: Path) -> None:
     """The digest read chunk by chunk is the digest of the whole list, so collections indexed
     before indexing streamed still count as unchanged; the fields are every item's."""
     from catalogs.base import SourceInfo
-    from infra import indexing
-    from infra.revisions import items_digest
+    from search import indexing
+    from search.revisions import items_digest
 
     items = [*_items(indexing.CHUNK + 7), Item("z", "catalog", "z", None, {"w": 1.5}, "a.jpg")]
     path = _file(tmp_path, items)

@@ -14,11 +14,11 @@ from catalogs.sample import SampleCatalog, product_shot, write_sample_catalog
 from flows.deployments import scheduled_reindex
 from flows.pipeline import pipeline
 from infra.checkpoints import load_checkpoint
-from infra.query import QueryOptions, similar_to_item
-from infra.reports import RunSummary
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
+from search.query import QueryOptions, similar_to_item
+from search.reports import RunSummary
 
 SPLIT = "catalog"
 

@@ -13,9 +13,9 @@ from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store
 from infra.store.server import ServerStore
-from model.runs import model_ref
 from tasks.sources import scan_source
 from tests.conftest import random_checkpoint
+from training.runs import model_ref
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -12,11 +12,11 @@ from catalogs.fashion_mnist import load_splits
 from flows.index import Indexed, index_flow
 from flows.pipeline import pipeline
 from infra.checkpoints import load_checkpoint
-from infra.reports import RunSummary
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import DATASET
 from model.labels import LABEL_NAMES
+from search.reports import RunSummary
 
 TRAIN, TEST = 3000, 500
 

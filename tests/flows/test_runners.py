@@ -14,9 +14,9 @@ import pytest
 from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import open_store, point_id
-from model.runs import model_ref
 from tasks.sources import scan_source
 from tests.conftest import random_checkpoint
+from training.runs import model_ref
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 

@@ -35,8 +35,8 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
 
     from catalogs.fashion_mnist import load_splits
     from infra.checkpoints import save_partial
-    from model.runs import net_config, train_config, training_key
     from model.train import TrainState, pick_device, train
+    from training.runs import net_config, train_config, training_key
 
     def settings_in(home: Path) -> Settings:
         return Settings(

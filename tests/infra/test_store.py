@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infra.query import QueryOptions, similar_to_item
 from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import brute_force_search, l2_normalise
+from search.query import QueryOptions, similar_to_item
 
 DIM = 8
 N = 60

@@ -12,8 +12,8 @@ from PIL import Image
 from catalogs.base import Item, SourceInfo
 from catalogs.scan import thumbnail
 from infra.checkpoints import ModelRef
-from infra.indexes import Decision
 from infra.store.base import Hit
+from search.promotion import Decision
 
 THUMB = 84
 GAP = 8

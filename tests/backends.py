@@ -1,4 +1,5 @@
-"""The ``store`` fixture of the congruence suite: every backend, the same assertions.
+"""The ``store`` fixtures of the congruence suite: every backend, the same assertions
+(``tests/conftest.py`` offers them to every package's tests).
 
 The server case uses the Qdrant server at ``LOOKALIKE_TEST_QDRANT_URL`` when that is set (with
 ``LOOKALIKE_TEST_QDRANT_API_KEY`` if it needs a key), else a throwaway one from testcontainers

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from qdrant_client.models import CollectionStatus
 
-from infra.query import Boost, QueryOptions, recommend, similar_to_item, similar_to_vector
 from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from infra.store.server import ServerStore
 from model.metrics import brute_force_search, l2_normalise
+from search.query import Boost, QueryOptions, recommend, similar_to_item, similar_to_vector
 from tests.infra.namespaced import NamespacedStore
 
 N, DIM = 90, 6
@@ -237,7 +237,7 @@ def test_int8_quantization_keeps_recall(
 ) -> None:
     """A quantized collection (int8, rescored) answers as the float one does."""
     from infra.store.base import IndexParams
-    from tests.infra.conftest import open_store
+    from tests.backends import open_store
 
     request.param = backend  # type: ignore[attr-defined]
     # A graph even over 600 points (as GRAPH_INDEX, but with the default, dense links).

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infra import duplicates
-from infra.duplicates import TooManyPairsError, find_duplicates
 from infra.store import PointBatch, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import l2_normalise
+from search import duplicates
+from search.duplicates import TooManyPairsError, find_duplicates
 
 
 def test_the_finder_agrees_across_backends_and_refuses_look_alikes(

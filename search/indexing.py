@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
-from infra.revisions import Digest
 from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
+from search.revisions import Digest
 
 CHUNK = 5000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.revisions import base_of, revisions
 from infra.store.base import StoreError, VectorStore
+from search.revisions import base_of, revisions
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalogs.base import Item
-from infra.indexing import point_ids
-from infra.query import QueryOptions, similar_to_item
 from infra.store.base import Condition, Hit, Search, VectorStore
 from model.metrics import leak_metrics, retrieval_metrics
+from search.indexing import point_ids
+from search.query import QueryOptions, similar_to_item
 
 K = 10
 CHUNK = 500

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infra.indexes import find_version, list_indexes
-from infra.indexing import finalize
-from infra.revisions import items_digest, writable
 from infra.store import PointBatch, StoreBusyError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from infra.store.edge import EdgeStore
+from search.indexing import finalize
+from search.promotion import find_version, list_indexes
+from search.revisions import items_digest, writable
 
 ALIAS = "lookalike-toy"
 BASE = "toy-v1aaaa"

@@ -25,8 +25,8 @@ from infra.settings.sections import BackboneSettings, TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import BackboneError, Embedder, create_backbone
 from model.finetune import FineTuneConfig, finetune
-from model.runs import load_embedder, new_tb_dir, public_config
 from model.train import pick_device
+from training.runs import load_embedder, new_tb_dir, public_config
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infra.indexes import find_version, gate, list_indexes, promote_if_better, prune
-from infra.indexing import finalize
 from infra.store import PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
+from search.indexing import finalize
+from search.promotion import find_version, gate, list_indexes, promote_if_better, prune
 
 ALIAS = "lookalike-toy"
 
