@@ -17,6 +17,7 @@ from flows.train import train_flow
 from infra.settings import Settings
 from infra.store import open_store
 from model.data import resolve_root
+from search.metadata import read_meta
 from search.promotion import find_version
 from tasks.sources import scan_source
 from training.runs import model_ref
@@ -34,7 +35,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
             else settings.served_alias
         )
         collection = store.resolve(name)
-        checkpoint = str(store.metadata(collection).get("checkpoint", ""))
+        checkpoint = read_meta(store, collection).checkpoint or ""
     source = scan_source(settings)
     print_metrics(evaluate_flow(settings, model_ref(checkpoint), collection, source))
     if args.table and source.kind == "fashion-mnist":

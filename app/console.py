@@ -57,12 +57,13 @@ def print_indexes(infos: Sequence[IndexInfo]) -> None:
     head = f"{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  {'created':<25}from"
     print(f"  {'':2}{head}")
     for i in infos:
-        p1 = f"{i.precision_at_1:.4f}" if i.precision_at_1 is not None else "-"
+        p1 = f"{i.meta.precision_at_1:.4f}" if i.meta.precision_at_1 is not None else "-"
         mark = "* " if i.served else "  "
-        created = i.metadata.get("created_at", "?")
+        created = i.meta.created_at or "?"
         points = "writing" if i.points is None else str(i.points)
-        row = f"{i.collection:<32}{points:>8}  {i.model_version:<14}{p1:>8}  {created:<25}"
-        print(f"  {mark}{row}{i.derived_from or '-'}")
+        version = i.meta.model_version or "?"
+        row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}"
+        print(f"  {mark}{row}{i.meta.derived_from or '-'}")
     print("  (* = served by the alias; from = the revision it was copied from)")
 
 

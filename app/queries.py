@@ -7,7 +7,6 @@ collection's recorded model version, and loads torch then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,10 @@ import numpy as np
 
 from infra.settings import Settings
 from infra.store import Hit, VectorStore, open_store
-from search.query import QueryOptions, Strategy, recommend, similar_to_item, similar_to_vector
+from search.metadata import CollectionMeta, read_meta
+from search.options import QueryOptions
+from search.query import ByVector, Target, ask
+from search.request import QueryArgs
 
 if TYPE_CHECKING:
     from model.backbones import Embedder
@@ -31,44 +33,29 @@ class QueryService:
         self.store: VectorStore = open_store(settings.store)
         self._models: dict[str, Embedder] = {}
 
-    def labels(self) -> list[str]:
-        """The label names of the served collection (Fashion-MNIST's for older collections)."""
-        from model.labels import LABEL_NAMES
-
-        return list(self.store.metadata(self.name).get("labels") or LABEL_NAMES)
-
-    def similar_item(self, item_id: str, opts: QueryOptions | None = None) -> list[Hit]:
-        return similar_to_item(self.store, self.name, item_id, opts)
-
-    def recommend(
-        self,
-        positive: Sequence[str],
-        negative: Sequence[str] = (),
-        strategy: Strategy = "average_vector",
-        opts: QueryOptions | None = None,
-    ) -> list[Hit]:
-        return recommend(self.store, self.name, positive, negative, strategy, opts)
-
-    def similar_image(self, image: bytes | Path, opts: QueryOptions | None = None) -> list[Hit]:
-        """Items like an uploaded PNG/JPEG, embedded with the model that built the index."""
-        vector = self.embed_image(image)
-        return similar_to_vector(self.store, self.name, vector, opts or QueryOptions())
+    def ask(self, target: Target | bytes | Path, args: QueryArgs | None = None) -> list[Hit]:
+        """The hits for ``target`` (a photo is embedded with the model that built the index),
+        with the consumer's options resolved against the collection."""
+        opts = resolve(args or QueryArgs(), self.settings, read_meta(self.store, self.name))
+        if isinstance(target, bytes | Path):
+            target = ByVector(self.embed_image(target))
+        return ask(self.store, self.name, target, opts)
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
         return embed(self.model_for(self.name), self.kind_of(self.name), image)
 
     def kind_of(self, name: str) -> str | None:
-        kind = self.store.metadata(name).get("kind")
+        kind = read_meta(self.store, name).kind
         return None if kind is None else str(kind)
 
     def model_for(self, name: str) -> Embedder:
         """The model that built collection (or alias) ``name``, loaded once per version."""
         from model.backbones import from_checkpoint
 
-        meta = self.store.metadata(name)
-        version = str(meta.get("model_version", ""))
+        meta = read_meta(self.store, name)
+        version = meta.model_version
         if version not in self._models:
-            payload = self._checkpoint(version, meta.get("checkpoint"))
+            payload = self._checkpoint(version, meta.checkpoint)
             self._models[version] = from_checkpoint(payload)
         return self._models[version]
 
@@ -97,6 +84,15 @@ class QueryService:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def resolve(args: QueryArgs, settings: Settings, meta: CollectionMeta) -> QueryOptions:
+    """The store-level options of a consumer's query on a collection: its label names (older
+    collections: Fashion-MNIST's), the hemisphere and season boost of the settings."""
+    from model.labels import LABEL_NAMES
+
+    labels = meta.labels or list(LABEL_NAMES)
+    return args.options(labels, settings.serve.hemisphere, settings.serve.season_boost)
 
 
 def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:

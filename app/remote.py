@@ -3,7 +3,6 @@ store (one process may open a collection at a time)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
@@ -14,9 +13,8 @@ import httpx
 from infra.errors import UserError
 from infra.settings import Settings
 from infra.store import Hit
-
-FLAGS: tuple[str, ...] = ("k", "offset", "score_threshold", "label", "not_label", "split")
-FLAGS += ("where", "range", "max_per_label", "season", "boost_season", "hnsw_ef")
+from search.query import ByExamples, ByItem, Target
+from search.request import QueryArgs
 
 
 def _running(found: Path) -> str | None:
@@ -29,25 +27,29 @@ def _running(found: Path) -> str | None:
     return str(info["url"])
 
 
-def query_api(args: argparse.Namespace, settings: Settings, found: Path) -> list[Hit]:
+def query_api(target: Target | Path, args: QueryArgs, settings: Settings, found: Path) -> list[Hit]:
+    """Ask the running API what :meth:`app.queries.QueryService.ask` would answer."""
     url = _running(found)
     if url is None:
         raise UserError(
             "another process holds the embedded index open: stop it, or run `lookalike api` "
             "and query it over HTTP, or use a Qdrant server (LOOKALIKE_QDRANT_URL)."
         )
-    params = {f: getattr(args, f) for f in FLAGS if getattr(args, f) not in (None, [])}
+    params = args.model_dump(exclude_defaults=True)
     key = settings.serve.api_key
     headers = {"X-API-Key": key.get_secret_value()} if key else {}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
-        if args.command == "recommend":
-            body = {"like": args.like, "dislike": args.dislike, "strategy": args.strategy}
+        if isinstance(target, ByExamples):
+            body = {"like": target.like, "dislike": target.dislike, "strategy": target.strategy}
             r = client.post("/v1/recommend", params=params, json=body)
-        elif args.image:
-            files = {"file": (Path(args.image).name, Path(args.image).read_bytes())}
+        elif isinstance(target, Path):
+            files = {"file": (target.name, target.read_bytes())}
             r = client.post("/v1/similar/image", params=params, files=files)
+        elif isinstance(target, ByItem):
+            r = client.get(f"/v1/similar/items/{target.item_id}", params=params)
         else:
-            r = client.get(f"/v1/similar/items/{args.item_id}", params=params)
+            body = {"vector": target.vector.tolist()}
+            r = client.post("/v1/similar/vector", params=params, json=body)
     answer: dict[str, Any] = r.json()
     if r.status_code != 200:
         raise UserError(f"{answer.get('error', r.text)} (from the API at {url})")

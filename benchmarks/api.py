@@ -44,7 +44,8 @@ def engine(runs: int) -> dict[str, float]:
     """p50/p99 ms of the same query in-process, on the embedded store."""
     from infra.settings import Settings
     from infra.store import open_store
-    from search.query import QueryOptions, similar_to_item
+    from search.options import QueryOptions
+    from search.query import similar_to_item
 
     settings = Settings()
     with open_store(settings.store) as store:

@@ -42,7 +42,7 @@ def in_process(settings: Any, photo: bytes, runs: int) -> tuple[dict[str, float]
 
     from app.queries import QueryService
     from model.images import decode_rgb, open_image
-    from search.query import QueryOptions
+    from search.request import QueryArgs
 
     with QueryService(settings) as service:
         model = service.model_for(service.name)
@@ -53,7 +53,7 @@ def in_process(settings: Any, photo: bytes, runs: int) -> tuple[dict[str, float]
                 model(pixels)
 
         bare = timed(forward, runs)
-        query = timed(lambda: service.similar_image(photo, QueryOptions(k=10)), runs)
+        query = timed(lambda: service.ask(photo, QueryArgs(k=10)), runs)
     return bare, query
 
 

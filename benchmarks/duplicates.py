@@ -26,7 +26,8 @@ from benchmarks.common import full_speed_blas, write
 from infra.settings import Settings
 from infra.store import Condition, VectorStore, open_store
 from search.duplicates import find_duplicates
-from search.query import QueryOptions, similar_to_vector
+from search.options import QueryOptions
+from search.query import similar_to_vector
 
 BLOCK = 2048
 

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 
 from catalogs import fashion_mnist
-from catalogs.base import Item, SourceInfo
+from catalogs.base import Item, SourceInfo, SourceKind
 from catalogs.files import CatalogError, CatalogImages, CatalogItem, check_items, read_catalog
 from catalogs.files import fingerprint as files_fingerprint
 from catalogs.files import label_names as files_labels
@@ -167,19 +167,20 @@ def thumbnail(info: SourceInfo, item: Item, size: int = 84) -> np.ndarray:
     return decode_rgb(Path(info.root) / item.path, size).permute(1, 2, 0).numpy()
 
 
-def stored_thumbnail(meta: dict[str, Any], payload: dict[str, Any], size: int) -> np.ndarray:
-    """The thumbnail of an indexed item, from its collection's metadata (where its source is)
-    and its payload (where in the source it is). A catalog's photo must lie inside the
+def stored_thumbnail(
+    kind: SourceKind | None, root: str | None, payload: dict[str, Any], size: int
+) -> np.ndarray:
+    """The thumbnail of an indexed item, from its collection's record (the source's kind and
+    folder) and its payload (where in the source it is). A catalog's photo must lie inside the
     catalog's folder; anything else is refused."""
-    kind, root = meta.get("kind"), meta.get("root")
-    if (kind != "fashion-mnist" and kind != "files") or not root:
+    if kind is None or not root:
         raise CatalogError("the collection does not record where its images are: re-index it.")
     relative = str(payload.get("path", ""))
     if kind == "files":
         target = (Path(str(root)) / relative).resolve()
         if not relative or not target.is_relative_to(Path(str(root)).resolve()):
             raise CatalogError(f"the image of {payload.get('item_id')!r} lies outside the catalog.")
-    source = SourceInfo(kind, str(meta.get("source")), str(root), "", 0, [], "")
+    source = SourceInfo(kind, "", str(root), "", 0, [], "")
     item_id = str(payload.get("item_id"))
     key = str(payload.get("index", item_id))
     return thumbnail(source, Item(item_id, str(payload["split"]), key, path=relative), size)

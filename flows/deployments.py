@@ -13,8 +13,10 @@ from prefect import Flow, flow
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.pipeline import pipeline, reindex
+from infra.errors import UserError
 from infra.settings import Settings
 from infra.store import open_store
+from search.metadata import read_meta
 
 
 @flow(name="scheduled-pipeline", flow_run_name="scheduled-pipeline")
@@ -30,7 +32,11 @@ def scheduled_reindex(overrides: dict[str, Any] | None = None) -> int:
     does, so the change is served; return the points of the indexed collection."""
     settings = Settings(**(overrides or {}))
     with open_store(settings.store) as store:
-        checkpoint = str(store.metadata(settings.served_alias)["checkpoint"])
+        checkpoint = read_meta(store, settings.served_alias).checkpoint
+    if checkpoint is None:
+        raise UserError(
+            f"{settings.served_alias!r} records no model to re-index with: run `lookalike run`."
+        )
     return reindex(settings, checkpoint).points
 
 

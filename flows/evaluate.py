@@ -8,6 +8,7 @@ from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
 from infra.store import open_store
+from search.metadata import read_meta
 from tasks.baselines import embedding_table
 from tasks.evaluation import evaluate_index, record_metrics
 
@@ -24,9 +25,9 @@ def evaluate_flow(
     (measuring would open it, and it may be served by another process)."""
     if unchanged:
         with open_store(settings.store) as store:
-            recorded = store.metadata(collection).get("metrics")
-        if recorded is not None:
-            return dict(recorded)
+            recorded = read_meta(store, collection).metrics
+        if recorded:
+            return recorded
     metrics = evaluate_index(settings, collection, source)
     record_metrics(settings, model, collection, metrics)
     return metrics

@@ -16,7 +16,8 @@ from catalogs.base import Item
 from infra.store.base import Condition, Hit, Search, VectorStore
 from model.metrics import leak_metrics, retrieval_metrics
 from search.indexing import point_ids
-from search.query import QueryOptions, similar_to_item
+from search.options import QueryOptions
+from search.query import similar_to_item
 
 K = 10
 CHUNK = 500

@@ -19,6 +19,7 @@ import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
 from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
+from search.metadata import CollectionMeta, write_meta
 from search.revisions import Digest
 
 CHUNK = 5000
@@ -85,7 +86,7 @@ def survey(target: Target) -> Survey:
     return out
 
 
-def collection_spec(name: str, dim: int, found: Survey, metadata: dict[str, Any]) -> CollectionSpec:
+def collection_spec(name: str, dim: int, found: Survey, meta: CollectionMeta) -> CollectionSpec:
     """Payload indexes for ids, split and label, and every attribute that is all text or all
     integers (so any of them filters cheaply); the metadata records every payload field's type,
     so a query can refuse a filter on a field that does not exist."""
@@ -101,7 +102,7 @@ def collection_spec(name: str, dim: int, found: Survey, metadata: dict[str, Any]
         dim,
         keyword_fields=("split", "label_name", "item_id", *keyword),
         integer_fields=("label", *integer),
-        metadata={**metadata, "fields": fields},
+        metadata={**meta.model_dump(mode="json", exclude_unset=True), "fields": fields},
     )
 
 
@@ -177,5 +178,5 @@ def finalize(store: VectorStore, collection: str, expected: int, upsert_seconds:
     if points != expected:
         raise RuntimeError(f"{collection!r} holds {points} points, expected {expected}")
     timings = {"embed_upsert_seconds": upsert_seconds, "build_seconds": build}
-    store.set_metadata(collection, {"complete": True, "points": points, **timings})
+    write_meta(store, collection, complete=True, points=points, **timings)
     return points

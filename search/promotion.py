@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from infra.store.base import StoreError, VectorStore
+from search.metadata import CollectionMeta, read_meta
 from search.revisions import base_of, revisions
 
 
@@ -13,22 +13,8 @@ from search.revisions import base_of, revisions
 class IndexInfo:
     collection: str
     points: int | None  # None while it is being written
-    metadata: dict[str, Any]
+    meta: CollectionMeta
     served: bool
-
-    @property
-    def derived_from(self) -> str | None:
-        value = self.metadata.get("derived_from")
-        return None if value is None else str(value)
-
-    @property
-    def model_version(self) -> str:
-        return str(self.metadata.get("model_version", "?"))
-
-    @property
-    def precision_at_1(self) -> float | None:
-        value = self.metadata.get("metrics", {}).get("precision_at_1")
-        return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -45,10 +31,9 @@ def list_indexes(store: VectorStore, alias: str, prefix: str) -> list[IndexInfo]
     infos = []
     for name in store.list_collections():
         if name.startswith(f"{prefix}-"):
-            meta = store.metadata(name)
-            points = int(meta["points"]) if meta.get("complete") and "points" in meta else None
-            infos.append(IndexInfo(name, points, meta, name == served))
-    return sorted(infos, key=lambda i: (str(i.metadata.get("created_at", "")), i.collection))
+            meta = read_meta(store, name)
+            infos.append(IndexInfo(name, meta.served_points, meta, name == served))
+    return sorted(infos, key=lambda i: (i.meta.created_at or "", i.collection))
 
 
 def gate(
@@ -70,14 +55,14 @@ def promote_if_better(
 ) -> Decision:
     """Point ``alias`` at ``collection`` when the gate allows; otherwise leave it as it is."""
     previous = store.aliases().get(alias)
-    new = store.metadata(collection).get("metrics", {}).get("precision_at_1")
+    new = read_meta(store, collection).precision_at_1
     if new is None:
         return Decision(False, f"{collection!r} has no evaluation metrics", previous)
     if previous == collection:
         return Decision(True, f"{collection!r} is already served", previous)
     current = None
     if previous is not None and store.has_collection(previous):
-        current = store.metadata(previous).get("metrics", {}).get("precision_at_1")
+        current = read_meta(store, previous).precision_at_1
     ok, reason = gate(
         float(new), None if current is None else float(current), floor, max_regression
     )

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from infra.store.base import StoreBusyError, VectorStore
+from search.metadata import read_meta, write_meta
 
 _REVISION = re.compile(r"^(?P<base>.+)-r(?P<n>\d+)$")
 
@@ -84,8 +85,8 @@ def writable(store: VectorStore, base: str, digest: str) -> Revision:
     if not found:
         return Revision(base, None, False)
     latest = found[-1]
-    meta = store.metadata(latest)
-    if meta.get("complete") and meta.get("items_digest") == digest:
+    meta = read_meta(store, latest)
+    if meta.complete and meta.items_digest == digest:
         return Revision(latest, None, True)
     if store.writes_while_served or (
         latest not in store.aliases().values() and _can_open(store, latest)
@@ -94,8 +95,7 @@ def writable(store: VectorStore, base: str, digest: str) -> Revision:
     new = f"{base}-r{(number(latest, base) or 1) + 1}"
     store.copy_collection(latest, new)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    fresh = {"derived_from": latest, "complete": False, "created_at": stamp, "metrics": {}}
-    store.set_metadata(new, fresh)
+    write_meta(store, new, derived_from=latest, complete=False, created_at=stamp, metrics={})
     return Revision(new, latest, False)
 
 

@@ -12,6 +12,7 @@ from catalogs.scan import stored_thumbnail
 from infra.settings import Settings
 from infra.store import open_store
 from search.duplicates import Duplicates, find_duplicates, write_groups
+from search.metadata import read_meta
 from search.reports import THUMB, contact_sheet
 
 SHEET_ROWS = 12
@@ -29,10 +30,13 @@ def publish_duplicates(settings: Settings, found: Duplicates, out: Path) -> tupl
     write_groups(found, out)
     shown = found.groups[:SHEET_ROWS]
     with open_store(settings.store) as store:
-        meta = store.metadata(found.collection)
+        meta = read_meta(store, found.collection)
         ids = [pid for g in shown for pid in g.ids[:8]]
         payloads = store.payloads(found.collection, ids)
-    rows = [[stored_thumbnail(meta, payloads[p], THUMB) for p in g.ids[:8]] for g in shown]
+    rows = [
+        [stored_thumbnail(meta.kind, meta.root, payloads[p], THUMB) for p in g.ids[:8]]
+        for g in shown
+    ]
     png = out.with_suffix(".png")
     contact_sheet(rows).save(png)
     table = [

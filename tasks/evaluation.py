@@ -14,6 +14,7 @@ from infra.settings import Settings
 from infra.store import Hit, StoreBusyError, open_store
 from infra.tensorboard import TensorBoardSink
 from search import evaluation
+from search.metadata import write_meta
 from tasks.logs import task_logger
 
 
@@ -37,7 +38,7 @@ def record_metrics(
 ) -> None:
     """Add the metrics to the collection, the checkpoint and TensorBoard's hyperparameters."""
     with open_store(settings.store) as store:
-        store.set_metadata(collection, {"metrics": metrics})
+        write_meta(store, collection, metrics=metrics)
     if not metrics:
         return
     path = Path(model.checkpoint)

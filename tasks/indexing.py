@@ -20,6 +20,7 @@ from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
 from model.train import pick_device
 from search import indexing
+from search.metadata import CollectionMeta, write_meta
 from search.revisions import Revision, writable
 from tasks.logs import task_logger
 from training.runs import load_embedder
@@ -37,18 +38,18 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
     """The model version's collection this run writes: created if missing, a new revision if
     the embedded store serves it (see :mod:`search.revisions`)."""
     base = settings.collection_for(model.model_version)
-    meta = {
-        "dataset": settings.dataset,
-        "kind": source.kind,
-        "source": source.location,
-        "root": source.root,
-        "labels": source.labels,
-        "model_version": model.model_version,
-        "checkpoint": model.checkpoint,
-        "data_fingerprint": source.fingerprint,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "complete": False,
-    }
+    meta = CollectionMeta(
+        dataset=settings.dataset,
+        kind=source.kind,
+        source=source.location,
+        root=source.root,
+        labels=source.labels,
+        model_version=model.model_version,
+        checkpoint=model.checkpoint,
+        data_fingerprint=source.fingerprint,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        complete=False,
+    )
     with open_store(settings.store) as store:
         found = indexing.survey(_target(settings, store, base, source, model))
         revision = writable(store, base, found.digest)
@@ -58,8 +59,8 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         store.ensure_collection(spec)
         # An existing collection learns what this version of Lookalike records about it.
         described = ("kind", "source", "root", "labels", "fields", "checkpoint")
-        store.set_metadata(revision.collection, {k: spec.metadata[k] for k in described})
-        store.set_metadata(revision.collection, {"items_digest": found.digest, "complete": False})
+        write_meta(store, revision.collection, **{k: spec.metadata[k] for k in described})
+        write_meta(store, revision.collection, items_digest=found.digest, complete=False)
     if revision.derived_from:
         task_logger(__name__).info(
             "%s is served: writing a copy, %s", revision.derived_from, revision.collection

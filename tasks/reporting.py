@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from catalogs.scan import load_items
 from infra.settings import Settings
 from infra.store import open_store
+from search.metadata import read_meta
 from search.reports import RunSummary, example_grid, markdown
 from training.runs import public_config
 
@@ -22,7 +23,7 @@ def publish_report(settings: Settings, summary: RunSummary) -> Path:
     served: dict[str, float] = {}
     if summary.decision.previous and summary.decision.previous != summary.collection:
         with open_store(settings.store) as store:
-            served = store.metadata(summary.decision.previous).get("metrics", {})
+            served = read_meta(store, summary.decision.previous).metrics
     run_dir = settings.runs_dir / settings.dataset / summary.model.model_version
     run_dir.mkdir(parents=True, exist_ok=True)
     png = run_dir / "examples.png"

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.api.errors import UnauthorizedError
-from app.api.schemas import QueryArgs
 from app.api.service import Service
-from app.read_commands import query_options
-from model.labels import LABEL_NAMES
-from search.query import QueryOptions
 
 
 def get_service(request: Request) -> Service:
@@ -41,9 +37,3 @@ def require_key(request: Request, service: ServiceDep) -> None:
         raise UnauthorizedError("this API needs a key: send it as the X-API-Key header.")
     if not secrets.compare_digest(given.encode(), key.get_secret_value().encode()):
         raise UnauthorizedError("wrong API key: send the one LOOKALIKE_API_KEY holds.")
-
-
-def options(args: QueryArgs, service: Service, metadata: dict[str, Any]) -> QueryOptions:
-    """The same query options as the command line's, labels matched to the collection's."""
-    labels = list(metadata.get("labels") or LABEL_NAMES)
-    return query_options(args, service.settings, [str(x) for x in labels])

@@ -3,6 +3,8 @@ A bug stays a 500, logged with its traceback."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -31,6 +33,26 @@ def status_of(exc: Exception) -> int:
     if isinstance(exc, ImageError):
         return 415
     return 400
+
+
+# Every error status an operation can answer, with its body, so that a client generated from
+# /openapi.json knows them (FastAPI itself declares only 200 and 422).
+WHY: dict[int, str] = {
+    400: "A query the index cannot answer as asked (an unknown field, a bad filter or vector).",
+    401: "No API key, or the wrong one (when LOOKALIKE_API_KEY is set).",
+    404: "An unknown item id.",
+    413: "An upload over the size limit.",
+    415: "An upload that is not a readable PNG, JPEG or WebP image.",
+    422: "A parameter or body of the wrong type or out of range.",
+    503: "No index is loaded and answering yet.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of an operation that can fail with ``statuses`` (and 422)."""
+    from app.api.schemas import Problem
+
+    return {code: {"model": Problem, "description": WHY[code]} for code in (*statuses, 422)}
 
 
 def problem(status: int, message: str) -> JSONResponse:

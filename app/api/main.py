@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import errors, items, queries
+from app.api import collections, errors, health, items, recommend, similar
 from app.api.metrics import Metrics
 from app.api.service import Service
 from app.gallery import routes as gallery
@@ -46,9 +46,8 @@ def create_app(settings: Settings, url: str | None = None) -> FastAPI:
     metrics = Metrics()
     metrics.install(app)
     errors.install(app)
-    app.include_router(queries.router)
-    app.include_router(items.router)
-    app.include_router(items.health)
+    for resource in (similar, recommend, items, collections, health):
+        app.include_router(resource.router)
     app.include_router(gallery.router)
     app.mount("/static", gallery.static, name="static")
     return app

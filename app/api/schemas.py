@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from infra.store.base import MAX_K
+from search.query import Strategy
+from search.request import QueryArgs
 
-
-class QueryArgs(BaseModel):
-    """The query options the command line has, as query-string parameters."""
-
-    k: int = Field(default=10, ge=1, le=MAX_K, description="How many hits.")
-    offset: int = Field(default=0, ge=0, le=MAX_K, description="Skip this many hits first.")
-    score_threshold: float | None = Field(default=None, description="Drop hits scoring less.")
-    label: list[str] | None = Field(default=None, description="Only these labels (repeatable).")
-    not_label: list[str] | None = Field(default=None, description="Not these labels (repeatable).")
-    split: str | None = Field(default=None, description="Only this split (train, test, catalog).")
-    where: list[str] = Field(default=[], description="KEY=VALUE payload equality (repeatable).")
-    range: list[str] = Field(default=[], description="KEY=MIN:MAX numeric range (repeatable).")
-    max_per_label: int | None = Field(default=None, ge=1, description="Diversity: hits per label.")
-    season: str | None = Field(default=None, description="Only this season ('current': today's).")
-    boost_season: str | None = Field(default=None, description="Rank this season's items higher.")
-    hnsw_ef: int | None = Field(
-        default=None, ge=1, description="Search beam (speed against recall)."
-    )
-    dedup: float | None = Field(
-        default=None,
-        gt=0,
-        le=1,
-        description="Collapse hits whose cosine to a better hit reaches this (0.97: copies).",
-    )
-    diversity: Literal["none", "mmr"] = Field(
-        default="none", description="mmr: Qdrant's maximal marginal relevance re-rank."
-    )
-    mmr_lambda: float = Field(
-        default=0.5, ge=0, le=1, description="MMR: relevance (1) against diversity (0)."
-    )
-
-
+# The query options, one definition (search/request.py), as query-string parameters.
 QueryParams = Annotated[QueryArgs, Query()]
 
 
@@ -66,7 +36,7 @@ class VectorQuery(BaseModel):
 class Recommendation(BaseModel):
     like: list[str] = Field(min_length=1, description="Item ids the user liked.")
     dislike: list[str] = Field(default=[], description="Item ids the user did not like.")
-    strategy: Literal["average_vector", "best_score", "centroid"] = "average_vector"
+    strategy: Strategy = "average_vector"
 
 
 class Item(BaseModel):

@@ -9,12 +9,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from app.api.metrics import Metrics
 from app.queries import QueryService
 from infra.settings import Settings
 from infra.store import StoreBusyError, VectorStore
+from search.metadata import CollectionMeta, read_meta
 
 T = TypeVar("T")
 REREAD_S = 1.0  # how stale a server collection's count and metadata may be in an answer
@@ -28,7 +29,7 @@ class Served:
     collection: str
     model_version: str
     points: int
-    metadata: dict[str, Any]
+    meta: CollectionMeta
 
     def headers(self) -> dict[str, str]:
         return {
@@ -101,10 +102,9 @@ class Service:
         return self._served[target]
 
     def _open(self, collection: str) -> None:
-        meta = self.store.metadata(collection)
+        meta = read_meta(self.store, collection)
         points = self.store.count(collection)  # opens it: fails here, not in a request
-        version = str(meta.get("model_version", ""))
-        self._served[collection] = Served(collection, version, points, meta)
+        self._served[collection] = Served(collection, meta.model_version, points, meta)
         self._read_at = time.monotonic()
 
     def _stale(self) -> bool:

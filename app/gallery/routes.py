@@ -13,10 +13,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from app.api.answers import hits_for
 from app.api.deps import KEY_COOKIE, ServiceDep, require_key
 from app.api.errors import status_of
-from app.api.queries import image_hits, upload
 from app.api.service import Service
+from app.api.similar import upload
 from app.errors import USER_ERRORS
 from app.gallery.views import GalleryArgs, View, build, cards, glance
 from infra.store import StoreError
@@ -25,14 +26,14 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(include_in_schema=False)
-LISTS = ("label", "where", "like", "dislike")
 
 
 def _args(request: Request) -> GalleryArgs:
     q = request.query_params
+    lists = GalleryArgs.list_fields()
     # An empty form field means "not set".
-    raw: dict[str, Any] = {k: v for k, v in q.items() if k not in LISTS and v != ""}
-    raw |= {k: [v for v in q.getlist(k) if v] for k in LISTS}
+    raw: dict[str, Any] = {k: v for k, v in q.items() if k not in lists and v != ""}
+    raw |= {k: [v for v in q.getlist(k) if v] for k in lists if k in q}
     return GalleryArgs.model_validate(raw)
 
 
@@ -55,14 +56,15 @@ def _page(
 ) -> Response:
     try:
         at_a_glance = glance(service.served(), _links(service))
-        labels = [str(x) for x in at_a_glance.served.metadata.get("labels") or []]
-        fields = dict(at_a_glance.served.metadata.get("fields") or {})
+        labels = at_a_glance.served.meta.labels
+        fields = at_a_glance.served.meta.fields or {}
     except StoreError as exc:
         at_a_glance, labels, fields = None, [], {}
         view.error = view.error or str(exc)
         status = max(status, 503)
     context = {
         "args": args,
+        "help": GalleryArgs.help(),
         "view": view,
         "glance": at_a_glance,
         "labels": labels,
@@ -105,7 +107,7 @@ async def search(request: Request, service: ServiceDep, file: UploadFile = File(
     args = GalleryArgs(k=_args(request).k)
     try:
         data = await upload(request, file, service.settings.serve.max_upload_mb)
-        _, hits = image_hits(service, data, args.query_args())
+        _, hits = hits_for(service, args.query_args(), data)
         title = f"Like your photo ({file.filename or 'upload'})"
         return _page(request, service, args, View("image", title, cards(hits)), 200)
     except USER_ERRORS as exc:

@@ -7,60 +7,54 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from app.api.deps import options
-from app.api.schemas import QueryArgs
 from app.api.service import Served, Service
+from app.queries import resolve
 from infra.store import Hit, VectorStore
-from search.query import (
-    STRATEGIES,
-    Strategy,
-    recommend,
-    resolve_items,
-    sample,
-    similar_to_item,
-)
+from search.query import ByExamples, ByItem, Strategy, ask, resolve_items, sample
+from search.request import QueryArgs
 
 Mode = Literal["browse", "similar", "image", "recommend"]
 METRICS = (("precision@1", "precision_at_1"), ("recall@10", "recall_at_10"), ("MAP@R", "map_at_r"))
 
 
-class GalleryArgs(BaseModel):
-    """The page's state, all in its address, so every view can be bookmarked and shared."""
+class GalleryArgs(QueryArgs):
+    """The page's state, all in its address, so every view can be bookmarked and shared: every
+    query option (the same definition as the API's and the command line's), and what the page
+    is showing."""
 
-    label: list[str] = []
-    split: str | None = None
-    season: str | None = None
-    where: list[str] = []
-    item: str | None = None
-    like: list[str] = []
-    dislike: list[str] = []
-    strategy: Strategy = "average_vector"
-    max_per_label: int | None = Field(default=None, ge=1)
-    boost_season: str | None = None
-    k: int = Field(default=12, ge=1, le=100)
-    shuffle: int = Field(default=0, ge=0)
+    k: int = Field(default=12, ge=1, le=100, description="How many items to show.")
+    item: str | None = Field(default=None, description="Show the items like this one.")
+    like: list[str] = Field(default_factory=list, description="Items the person liked.")
+    dislike: list[str] = Field(default_factory=list, description="Items the person disliked.")
+    strategy: Strategy = Field(default="average_vector", description="How to recommend.")
+    shuffle: int = Field(default=0, ge=0, description="Another sample of the browse view.")
 
     def query_args(self) -> QueryArgs:
-        return QueryArgs(
-            k=self.k,
-            label=[x for x in self.label if x] or None,
-            split=self.split or None,
-            season=self.season or None,
-            where=[w for w in self.where if w],
-            max_per_label=self.max_per_label,
-            boost_season=self.boost_season or None,
-        )
+        return QueryArgs(**self.model_dump(include=set(QueryArgs.model_fields)))
+
+    @classmethod
+    def list_fields(cls) -> set[str]:
+        return {n for n, f in cls.model_fields.items() if get_origin(f.annotation) is list}
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        """Each option's help, for the form's labels and titles."""
+        return {n: f.description or "" for n, f in cls.model_fields.items()}
 
     def url(self, **changes: Any) -> str:
-        """This page's address with some of its state changed (None drops a setting)."""
+        """This page's address with some of its state changed (None drops a setting); options
+        at their default are left out."""
         state = {**self.model_dump(), **changes}
-        pairs = [(k, v) for k, v in state.items() if v not in (None, "", [], 0) or k == "k"]
-        return "/?" + urlencode([(k, v) for k, v in pairs if k != "k" or v != 12], doseq=True)
+        fields = type(self).model_fields
+        pairs = [
+            (k, v) for k, v in state.items() if v not in (None, "", []) and v != fields[k].default
+        ]
+        return "/?" + urlencode(pairs, doseq=True)
 
     def toggled(self, kind: Literal["like", "dislike"], item_id: str) -> str:
         """The address with ``item_id`` added to (or removed from) the likes or dislikes."""
@@ -111,7 +105,7 @@ def cards(hits: Sequence[Hit], scored: bool = True) -> list[Card]:
 
 
 def glance(served: Served, links: list[tuple[str, str]]) -> Glance:
-    recorded = dict(served.metadata.get("metrics") or {})
+    recorded = served.meta.metrics
     rows = [
         (name, recorded.get(key), recorded.get(f"pixels_{key}"))
         for name, key in METRICS
@@ -122,15 +116,15 @@ def glance(served: Served, links: list[tuple[str, str]]) -> Glance:
 
 def build(service: Service, served: Served, args: GalleryArgs) -> View:
     """The view the page's state asks for, answered by ``served``."""
-    opts = options(args.query_args(), service, served.metadata)
+    opts = resolve(args.query_args(), service.settings, served.meta)
     name = served.collection
     if args.like:
-        strategy = args.strategy if args.strategy in STRATEGIES else "average_vector"
-        hits = service.run(lambda s: recommend(s, name, args.like, args.dislike, strategy, opts))
+        examples = ByExamples(tuple(args.like), tuple(args.dislike), args.strategy)
+        hits = service.run(lambda s: ask(s, name, examples, opts))
         return View("recommend", f"Recommended for {len(args.like)} liked", cards(hits))
     if args.item:
         item = args.item
-        hits = service.run(lambda s: similar_to_item(s, name, item, opts))
+        hits = service.run(lambda s: ask(s, name, ByItem(item), opts))
         query = service.run(lambda s: sample_of(s, name, item))
         return View("similar", f"More like {item}", cards(hits), query)
     picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))

@@ -17,7 +17,8 @@ from infra.checkpoints import load_checkpoint
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
-from search.query import QueryOptions, similar_to_item
+from search.options import QueryOptions
+from search.query import similar_to_item
 from search.reports import RunSummary
 
 SPLIT = "catalog"

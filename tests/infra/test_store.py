@@ -9,7 +9,8 @@ import pytest
 from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import brute_force_search, l2_normalise
-from search.query import QueryOptions, similar_to_item
+from search.options import QueryOptions
+from search.query import similar_to_item
 
 DIM = 8
 N = 60

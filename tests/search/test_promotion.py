@@ -65,7 +65,7 @@ def test_list_find_and_prune(store: VectorStore) -> None:
     infos = list_indexes(store, ALIAS, "toy")
     assert [i.collection for i in infos] == names
     assert [i.served for i in infos] == [True, False, False]
-    assert infos[0].points == 5 and infos[0].model_version == "v1aaaa"
+    assert infos[0].points == 5 and infos[0].meta.model_version == "v1aaaa"
     assert find_version(store, "toy", "v2") == names[1]
     with pytest.raises(StoreError, match="no index matches"):
         find_version(store, "toy", "zzz")

@@ -13,7 +13,8 @@ from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, 
 from infra.store.base import CollectionSpec
 from infra.store.server import ServerStore
 from model.metrics import brute_force_search, l2_normalise
-from search.query import Boost, QueryOptions, recommend, similar_to_item, similar_to_vector
+from search.options import Boost, QueryOptions
+from search.query import recommend, similar_to_item, similar_to_vector
 from tests.infra.namespaced import NamespacedStore
 
 N, DIM = 90, 6

@@ -66,7 +66,7 @@ def test_a_served_collection_is_copied_on_the_embedded_store_and_written_in_plac
     assert store.resolve(ALIAS) == BASE and store.count(BASE) == 5  # the served one untouched
 
     infos = {i.collection: i for i in list_indexes(store, ALIAS, "toy")}
-    assert infos[copy].derived_from == BASE and infos[copy].points == 7
+    assert infos[copy].meta.derived_from == BASE and infos[copy].points == 7
     assert find_version(store, "toy", "v1") == copy  # a version means its newest revision
     assert find_version(store, "toy", "v1aaaa") == copy
     assert find_version(store, "toy", "v1aaaa-r2") == copy

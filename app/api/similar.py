@@ -1,0 +1,51 @@
+"""``/v1/similar``: the items most like a stored item, a raw vector, or an uploaded photo."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+
+from app.api.answers import respond
+from app.api.deps import ServiceDep, require_key
+from app.api.errors import TooLargeError, responses
+from app.api.schemas import Answer, QueryParams, VectorQuery
+from model.images import ImageError
+from search.query import ByItem, ByVector
+
+router = APIRouter(prefix="/v1/similar", tags=["similar"], dependencies=[Depends(require_key)])
+
+
+@router.get("/items/{item_id:path}", response_model=Answer, responses=responses(400, 401, 404))
+async def similar_item(item_id: str, args: QueryParams, service: ServiceDep) -> Response:
+    """The items most like ``item_id`` (the item itself excluded)."""
+    return respond(service, args, ByItem(item_id))
+
+
+@router.post("/vector", response_model=Answer, responses=responses(400, 401))
+async def similar_vector(body: VectorQuery, args: QueryParams, service: ServiceDep) -> Response:
+    """Items nearest to a raw vector of the index's size (cosine)."""
+    return respond(service, args, ByVector(np.asarray(body.vector, dtype=np.float64)))
+
+
+async def upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
+    limit = int(limit_mb * 1024 * 1024)
+    if int(request.headers.get("content-length") or 0) > limit + 64 * 1024:
+        raise TooLargeError(f"the upload is larger than {limit_mb:g} MB: send a smaller image.")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLargeError(f"the image is larger than {limit_mb:g} MB: send a smaller one.")
+    if not data:
+        raise ImageError("the image is empty (0 bytes): send a PNG, JPEG or WebP file.")
+    return data
+
+
+@router.post("/image", response_model=Answer, responses=responses(400, 401, 413, 415))
+async def similar_image(
+    request: Request,
+    args: QueryParams,
+    service: ServiceDep,
+    file: UploadFile = File(description="A PNG, JPEG or WebP image."),  # noqa: B008
+) -> Response:
+    """Items like an uploaded photo, embedded with the model that built the served index."""
+    data = await upload(request, file, service.settings.serve.max_upload_mb)
+    return respond(service, args, data)

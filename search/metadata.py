@@ -1,0 +1,71 @@
+"""What a collection records about itself, as one typed model, read and written only here.
+
+The store keeps metadata as a JSON object beside each collection (``VectorStore.metadata``);
+every key Lookalike writes is a field below. Collections made by earlier versions lack some
+fields (no ``kind``: a Fashion-MNIST collection; no ``fields``: read from a point) and still read;
+keys this version does not know are kept as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalogs.base import SourceKind
+from infra.store.base import VectorStore
+
+
+class CollectionMeta(BaseModel):
+    """One collection's record: where its items came from, which model embedded them, whether
+    it is complete, how it measured."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dataset: str | None = Field(default=None, description="The catalog's name.")
+    kind: SourceKind | None = Field(
+        default=None, description="The source's kind (unrecorded: Fashion-MNIST, older index)."
+    )
+    source: str | None = Field(default=None, description="The data root, folder or manifest.")
+    root: str | None = Field(default=None, description="The folder item paths are relative to.")
+    labels: list[str] = Field(default_factory=list, description="Label names by number.")
+    fields: dict[str, str] | None = Field(
+        default=None, description="Each payload field's type (str, int, float, bool)."
+    )
+    model_version: str = Field(default="", description="The model that embedded the items.")
+    checkpoint: str | None = Field(default=None, description="That model's checkpoint file.")
+    data_fingerprint: str | None = None
+    created_at: str | None = None
+    derived_from: str | None = Field(
+        default=None, description="The revision this one was copied from, its vectors reused."
+    )
+    complete: bool = Field(default=False, description="Every item written and counted.")
+    points: int | None = Field(default=None, description="The count, once complete.")
+    items_digest: str | None = Field(default=None, description="Every point id and payload.")
+    metrics: dict[str, float] = Field(default_factory=dict, description="The evaluation's.")
+    embed_upsert_seconds: float | None = None
+    build_seconds: float | None = None
+
+    @property
+    def served_points(self) -> int | None:
+        """The count of a complete collection; None while it is written."""
+        return self.points if self.complete else None
+
+    @property
+    def precision_at_1(self) -> float | None:
+        value = self.metrics.get("precision_at_1")
+        return None if value is None else float(value)
+
+
+def read_meta(store: VectorStore, name: str) -> CollectionMeta:
+    """The record of collection (or alias) ``name``."""
+    return CollectionMeta.model_validate(store.metadata(name))
+
+
+def write_meta(store: VectorStore, name: str, **values: Any) -> None:
+    """Record ``values`` (field names of :class:`CollectionMeta`), checked, the rest kept."""
+    unknown = set(values) - set(CollectionMeta.model_fields)
+    if unknown:
+        raise TypeError(f"not collection metadata: {', '.join(sorted(unknown))}")
+    checked = CollectionMeta.model_validate(values)
+    store.set_metadata(name, checked.model_dump(mode="json", include=set(values)))
