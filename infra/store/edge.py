@@ -332,16 +332,22 @@ class EdgeStore(Closing):
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
         return [[_hit(p) for p in r] for r in results]
 
-    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
-        check_dimension(name, self.dimension(name), vectors)
-        flt = edge_filter(search.where, search.exclude_ids)
+    def _search_params(self, search: Search) -> qe.SearchParams:
+        """How every search walks the collection: an exact scan or the request's (else the
+        store's) beam, and on a quantized collection the int8 candidates rescored with the
+        float vectors."""
         ef = None if search.exact else search.hnsw_ef or self.index.hnsw_ef
         rescore = (
             qe.QuantizationSearchParams(rescore=True, oversampling=self.index.oversampling)
             if self.index.quantization
             else None
         )
-        params = qe.SearchParams(exact=search.exact, hnsw_ef=ef, quantization=rescore)
+        return qe.SearchParams(exact=search.exact, hnsw_ef=ef, quantization=rescore)
+
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
+        check_dimension(name, self.dimension(name), vectors)
+        flt = edge_filter(search.where, search.exclude_ids)
+        params = self._search_params(search)
         requests = [_request(search, _query(v, search), flt, params) for v in vectors]
         return self._run(name, requests)
 
@@ -354,7 +360,8 @@ class EdgeStore(Closing):
             [v.tolist() for v in positives], [v.tolist() for v in negatives.reshape(-1, dim)]
         )
         flt = edge_filter(search.where, search.exclude_ids)
-        request = _request(search, qe.Query.RecommendBestScore(rec), flt, None)
+        params = self._search_params(search)
+        request = _request(search, qe.Query.RecommendBestScore(rec), flt, params)
         return self._run(name, [request])[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:

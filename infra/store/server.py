@@ -287,21 +287,24 @@ class ServerStore(Closing):
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def _search_params(self, hnsw_ef: int | None = None) -> qm.SearchParams:
+    def _search_params(self, search: Search) -> qm.SearchParams:
+        """How every search walks the collection: an exact scan, else the request's (or the
+        store's) beam with the int8 candidates of a quantized collection rescored."""
+        if search.exact:
+            return qm.SearchParams(exact=True)
         quantized = self.config.index.quantization
         rescore = (
             qm.QuantizationSearchParams(rescore=True, oversampling=self.config.index.oversampling)
             if quantized
             else None
         )
-        ef = hnsw_ef or self.config.index.hnsw_ef
+        ef = search.hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         flt = server_filter(search.where, search.exclude_ids)
-        exact = qm.SearchParams(exact=True)
-        params = exact if search.exact else self._search_params(search.hnsw_ef)
+        params = self._search_params(search)
         requests = [
             qm.QueryRequest(
                 query=_query(v, search),
@@ -338,8 +341,9 @@ class ServerStore(Closing):
                 limit=search.k,
                 offset=search.offset,
                 score_threshold=search.score_threshold,
-                search_params=self._search_params(search.hnsw_ef),
+                search_params=self._search_params(search),
                 with_payload=search.with_payload,
+                with_vectors=search.with_vectors,
             )
         )
         return _hits(res.points)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -17,7 +18,9 @@ from fastapi import FastAPI
 from app.api.main import create_app
 from flows.index import index_flow
 from infra.settings import Settings
-from infra.store import open_store
+from infra.store import PointBatch, open_store, point_id
+from infra.store.base import CollectionSpec
+from model.metrics import l2_normalise
 from tasks.sources import scan_source
 from tests.conftest import random_checkpoint
 from training.runs import model_ref
@@ -88,3 +91,36 @@ def api(
     build_index(settings)
     with running(create_app(settings)) as url:
         yield Api(url, settings, data_root)
+
+
+LABELS = ["Shirt", "Coat", "Bag"]
+SEASONS = ["winter", "spring", "summer", "autumn"]
+
+
+def served_collection(home: Path) -> Settings:
+    """An embedded collection with every field the options filter on, served by the alias."""
+    settings = Settings(home=home, progress=False)
+    n, dim = 60, 8
+    rng = np.random.default_rng(0)
+    vectors = l2_normalise(rng.standard_normal((n, dim)).astype(np.float32))
+    payloads = [
+        {
+            "item_id": f"train-{i}",
+            "split": ("train", "test")[i % 2],
+            "label_name": LABELS[i % 3],
+            "season": SEASONS[i % 4],
+            "colour": ("red", "blue")[i % 2],
+            "price": float(i),
+        }
+        for i in range(n)
+    ]
+    name = "surfaces-v1"
+    with open_store(settings.store) as store:
+        store.ensure_collection(CollectionSpec(name, dim, metadata={"labels": LABELS}))
+        store.upsert(
+            name, PointBatch([point_id("s", "train", i) for i in range(n)], vectors, payloads)
+        )
+        store.finalize(name)
+        store.set_metadata(name, {"model_version": "v1", "complete": True, "points": n})
+        store.set_alias(settings.served_alias, name)
+    return settings

@@ -39,11 +39,14 @@ def test_similar_item_says_which_index_answered(api: Api) -> None:
 
 
 def test_the_clis_query_options(api: Api) -> None:
+    # Each filter matches dozens of the slice's items: k hits, every one of them matching.
     r = _get(api, "/v1/similar/items/test-3", k=5, label=["sandal", "Bag"])
+    assert r.status_code == 200 and len(r.json()["hits"]) == 5, r.text
     assert {h["payload"]["label_name"] for h in r.json()["hits"]} <= {"Sandal", "Bag"}
     r = _get(api, "/v1/similar/items/test-3", k=5, split="test", range="index=0:49")
+    assert r.status_code == 200 and len(r.json()["hits"]) == 5, r.text
     assert all(h["payload"]["split"] == "test" for h in r.json()["hits"])
-    assert all(h["payload"]["index"] <= 49 for h in r.json()["hits"])
+    assert all(0 <= h["payload"]["index"] <= 49 for h in r.json()["hits"])
     r = _get(api, "/v1/similar/items/test-3", k=6, max_per_label=2, hnsw_ef=16)
     labels = [h["payload"]["label"] for h in r.json()["hits"]]
     assert len(labels) == 6 and max(labels.count(x) for x in labels) <= 2

@@ -3,6 +3,7 @@ the catalog's folder, attributes filter, and an image of an unsupported mode is 
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,9 +45,16 @@ def test_photos_attributes_and_modes(shop: tuple[str, Path]) -> None:
     image = httpx.get(f"{url}/v1/images/sku-00007")
     assert image.status_code == 200
     assert Image.open(io.BytesIO(image.content)).size == (112, 112)
-    red = httpx.get(f"{url}/v1/similar/items/sku-00001", params={"where": "colour=red"})
-    assert red.status_code == 200
-    assert all(h["payload"]["colour"] == "red" for h in red.json()["hits"])
+    with (root / "manifest.csv").open(newline="") as f:
+        reds = {row["item_id"] for row in csv.DictReader(f) if row["colour"] == "red"}
+    reds.discard("sku-00001")  # the item asked about is never among its own hits
+    assert len(reds) >= 2, "the sample catalog should hold red items besides sku-00001"
+    params = {"where": "colour=red", "k": 2}
+    red = httpx.get(f"{url}/v1/similar/items/sku-00001", params=params)
+    assert red.status_code == 200, red.text
+    hits = red.json()["hits"]
+    assert len(hits) == 2 and {h["item_id"] for h in hits} <= reds, hits
+    assert all(h["payload"]["colour"] == "red" for h in hits)
     cheap = httpx.get(f"{url}/v1/similar/items/sku-00001", params={"where": "price=cheap"})
     assert cheap.status_code == 400 and "holds float values" in cheap.json()["error"]
     cmyk = io.BytesIO()

@@ -21,14 +21,10 @@ from app.gallery.views import GalleryArgs
 from app.queries import QueryService
 from app.read_commands import target_of
 from infra.settings import Settings
-from infra.store import PointBatch, Search, VectorStore, open_store, point_id
-from infra.store.base import CollectionSpec
-from model.metrics import l2_normalise
+from infra.store import Search, VectorStore, point_id
 from search.request import QueryArgs
-from tests.app.conftest import running
+from tests.app.conftest import LABELS, running, served_collection
 
-LABELS = ["Shirt", "Coat", "Bag"]
-SEASONS = ["winter", "spring", "summer", "autumn"]
 ITEM = "train-0"
 # A value for each option that changes what the store is asked, and the options it needs beside
 # it to have an effect (the MMR lambda only weighs an MMR re-rank).
@@ -64,35 +60,6 @@ class Recording:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-
-def served_collection(home: Path) -> Settings:
-    """An embedded collection with every field the options filter on, served by the alias."""
-    settings = Settings(home=home, progress=False)
-    n, dim = 60, 8
-    rng = np.random.default_rng(0)
-    vectors = l2_normalise(rng.standard_normal((n, dim)).astype(np.float32))
-    payloads = [
-        {
-            "item_id": f"train-{i}",
-            "split": ("train", "test")[i % 2],
-            "label_name": LABELS[i % 3],
-            "season": SEASONS[i % 4],
-            "colour": ("red", "blue")[i % 2],
-            "price": float(i),
-        }
-        for i in range(n)
-    ]
-    name = "surfaces-v1"
-    with open_store(settings.store) as store:
-        store.ensure_collection(CollectionSpec(name, dim, metadata={"labels": LABELS}))
-        store.upsert(
-            name, PointBatch([point_id("s", "train", i) for i in range(n)], vectors, payloads)
-        )
-        store.finalize(name)
-        store.set_metadata(name, {"model_version": "v1", "complete": True, "points": n})
-        store.set_alias(settings.served_alias, name)
-    return settings
 
 
 @pytest.fixture(scope="module")
