@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from infra.store import Hit
@@ -50,21 +50,33 @@ def print_summary(s: RunSummary) -> None:
         print_hits(hits, indent="    ")
 
 
-def print_indexes(infos: Sequence[IndexInfo]) -> None:
-    if not infos:
-        print("no indexes yet: run `lookalike run`")
+def print_indexes(
+    by_dataset: Mapping[str, Sequence[IndexInfo]], aliases: dict[str, str] | None = None
+) -> None:
+    """Each dataset's collections; with ``aliases``, which alias serves which."""
+    if not any(by_dataset.values()):
+        print("no indexes yet: run `lookalike run` (or `lookalike run --catalog DIR`)")
         return
-    head = f"{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  {'created':<25}from"
-    print(f"  {'':2}{head}")
-    for i in infos:
-        p1 = f"{i.meta.precision_at_1:.4f}" if i.meta.precision_at_1 is not None else "-"
-        mark = "* " if i.served else "  "
-        created = i.meta.created_at or "?"
-        points = "writing" if i.points is None else str(i.points)
-        version = i.meta.model_version or "?"
-        row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}"
-        print(f"  {mark}{row}{i.meta.derived_from or '-'}")
+    behind = {c: a for a, c in (aliases or {}).items()}
+    for dataset, infos in by_dataset.items():
+        served = next((i.collection for i in infos if i.served), None)
+        where = f", alias {behind[served]} -> {served}" if served in behind else ""
+        print(f"{dataset}{where}:")
+        head = f"{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  {'created':<25}from"
+        print(f"  {'':2}{head}")
+        for i in infos:
+            print_index(i)
     print("  (* = served by the alias; from = the revision it was copied from)")
+
+
+def print_index(i: IndexInfo) -> None:
+    p1 = f"{i.meta.precision_at_1:.4f}" if i.meta.precision_at_1 is not None else "-"
+    mark = "* " if i.served else "  "
+    created = i.meta.created_at or "?"
+    points = "writing" if i.points is None else str(i.points)
+    version = i.meta.model_version or "?"
+    row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}"
+    print(f"  {mark}{row}{i.meta.derived_from or '-'}")
 
 
 def print_table(table: dict[str, dict[str, float]]) -> None:

@@ -3,8 +3,9 @@
     torchrun --standalone --nproc_per_node 2 -m app.ddp [settings flags]        # CPUs: gloo
     torchrun --standalone --nproc_per_node 8 -m app.ddp --recipe long           # GPUs: NCCL
 
-Every process trains on its share of each batch; rank 0 writes the checkpoint and prints its
-path. Index it with `lookalike index build --checkpoint PATH`. This is a composition root like
+Every process trains on its share of each batch through the same run as `lookalike train`
+(training.runs: the cache, resume, curves); rank 0 writes the checkpoint and prints its path.
+Index it with `lookalike index build --checkpoint PATH`. This is a composition root like
 the CLI: it runs without Prefect, since torchrun owns the processes.
 """
 
@@ -19,9 +20,9 @@ import torch
 import torch.distributed as dist
 
 from app.cli import build_parser, settings_from
-from model.data import fingerprint, load_split, resolve_root
-from model.train import train
-from training.runs import net_config, new_tb_dir, save_trained, train_config
+from catalogs.scan import scan_fashion_mnist
+from model.data import resolve_root
+from training.runs import train_fashion_mnist
 
 
 @contextmanager
@@ -48,14 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = resolve_root(
             settings.data.data_root, settings.data_dir, settings.data.debian_data_dir
         )
-        data = load_split(root, "train").head(settings.data.train_limit)
-        test = load_split(root, "test").head(settings.data.test_limit)
-        rank0 = dist.get_rank() == 0
-        config = net_config(settings.train)
-        result = train(data, config, train_config(settings.train), device, progress=rank0)
-        if rank0:
-            path = save_trained(settings, result, fingerprint(data, test), new_tb_dir(settings))
-            print(f"model {path.stem} written to {path} by {dist.get_world_size()} processes")
+        out = settings.runs_dir / "catalogs" / settings.dataset
+        source = scan_fashion_mnist(root, settings.data.train_limit, settings.data.test_limit, out)
+        # The same run as `lookalike train`: the cache, resume, curves, checkpoint.
+        ref = train_fashion_mnist(settings, source, device)
+        if dist.get_rank() == 0:
+            made = "reused" if ref.cached else f"written by {dist.get_world_size()} processes"
+            print(f"model {ref.model_version} at {ref.checkpoint}, {made}")
     return 0
 
 

@@ -13,7 +13,7 @@ from app.queries import QueryService
 from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import StoreBusyError, open_store
-from search.promotion import find_version, list_indexes, prune
+from search.promotion import find_version, list_every_index, list_indexes, prune
 from search.query import ByExamples, ByItem, Target
 
 READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
@@ -62,7 +62,10 @@ def run_read_command(args: argparse.Namespace, settings: Settings) -> None:
     alias = settings.served_alias
     if args.command == "index" and args.index_command == "ls":
         with open_store(settings.store) as store:
-            print_indexes(list_indexes(store, alias, settings.dataset))
+            if names_a_dataset(settings):
+                print_indexes({settings.dataset: list_indexes(store, alias, settings.dataset)})
+            else:
+                print_indexes(list_every_index(store), store.aliases())
         return
     with alias_lock(settings.lock_dir, alias), open_store(settings.store) as store:
         if args.command == "promote":
@@ -72,6 +75,11 @@ def run_read_command(args: argparse.Namespace, settings: Settings) -> None:
         else:
             gone = prune(store, alias, settings.dataset, args.keep)
             print(f"deleted {len(gone)} index(es): {', '.join(gone) or 'none'}")
+
+
+def names_a_dataset(settings: Settings) -> bool:
+    """Whether the user named a dataset or an alias (a flag, a variable, a catalog)."""
+    return bool({"dataset", "alias"} & settings.model_fields_set)
 
 
 def is_read_command(args: argparse.Namespace) -> bool:

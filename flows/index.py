@@ -35,7 +35,7 @@ class Indexed:
 @flow(name="index", flow_run_name="index-{settings.dataset}-{model.model_version}")
 def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
     # One open store for the whole run: the writer upserts shard after shard.
-    with alias_lock(settings.lock_dir, settings.served_alias), held_store(settings.store):
+    with held_store(settings.store):
         revision = create_collection(settings, model, source)
         collection = revision.collection
         if revision.unchanged:
@@ -60,7 +60,14 @@ def _index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Inde
 
 
 def index_flow(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
-    """Embed what the collection lacks or holds stale, delete what left the source."""
+    """Embed what the collection lacks or holds stale, delete what left the source: a run of
+    its own, holding the alias lock."""
+    with alias_lock(settings.lock_dir, settings.served_alias):
+        return index_collection(settings, model, source)
+
+
+def index_collection(settings: Settings, model: ModelRef, source: SourceInfo) -> Indexed:
+    """The same, inside a run that holds the alias lock (the pipeline's)."""
     return _index_flow.with_options(task_runner=task_runner(settings.index))(
         settings, model, source
     )

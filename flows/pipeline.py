@@ -8,7 +8,7 @@ from prefect import flow
 
 from catalogs.base import SourceInfo
 from flows.evaluate import evaluate_flow
-from flows.index import index_flow
+from flows.index import index_collection
 from flows.train import train_flow
 from infra.checkpoints import ModelRef
 from infra.locks import alias_lock
@@ -56,7 +56,7 @@ def reindex(settings: Settings, checkpoint: str) -> RunSummary:
 def publish(settings: Settings, source: SourceInfo, model: ModelRef, clock: Clock) -> RunSummary:
     """Index, evaluate, gate and promote, report: the part a re-index with the served model
     shares with the whole pipeline. The caller holds the alias lock."""
-    indexed = index_flow(settings, model, source)
+    indexed = index_collection(settings, model, source)
     clock.lap("index")
     metrics = evaluate_flow(settings, model, indexed.collection, source, indexed.unchanged)
     clock.lap("evaluate")

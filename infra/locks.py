@@ -1,9 +1,14 @@
-"""One writer per alias on a host: a second run fails at once with a clear message."""
+"""One writer per alias on a host: a second run fails at once with a clear message.
+
+The flow that writes takes the lock once for its whole run (the pipeline, a re-index, a
+standalone index, a promotion or a prune from the command line); what it calls runs under it
+and never takes it again. flock belongs to an open file, so a second taking, in this process
+too, is refused like another process's.
+"""
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,32 +16,14 @@ from pathlib import Path
 from infra.files import try_lock
 from infra.store.base import StoreError
 
-# flock belongs to an open file, so a writer nested in another (the pipeline's index flow and
-# promotion) would lock itself out: the lock is re-entrant within this process.
-_held: dict[Path, int] = {}
-_guard = threading.Lock()
-
 
 @contextmanager
 def alias_lock(directory: Path, alias: str) -> Iterator[None]:
-    """Hold an exclusive lock named for ``alias`` while this process writes or promotes it.
+    """Hold an exclusive lock named for ``alias`` while this run writes or promotes it.
 
     Across hosts, the deployments' concurrency limit (one run at a time) does the same job.
     """
     path = directory / f"{alias}.lock"
-    with _guard:
-        if path in _held:
-            _held[path] += 1
-            nested = True
-        else:
-            nested = False
-    if nested:
-        try:
-            yield
-        finally:
-            with _guard:
-                _held[path] -= 1
-        return
     handle = try_lock(path)
     if handle is None:
         holder = path.read_text().strip() or "another process"
@@ -49,11 +36,7 @@ def alias_lock(directory: Path, alias: str) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
-        with _guard:
-            _held[path] = 1
         try:
             yield
         finally:
-            with _guard:
-                del _held[path]
             handle.truncate(0)

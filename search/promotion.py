@@ -36,6 +36,43 @@ def list_indexes(store: VectorStore, alias: str, prefix: str) -> list[IndexInfo]
     return sorted(infos, key=lambda i: (i.meta.created_at or "", i.collection))
 
 
+def list_every_index(store: VectorStore) -> dict[str, list[IndexInfo]]:
+    """Every dataset's collections, oldest first, by dataset; served means behind any alias."""
+    served = set(store.aliases().values())
+    found: dict[str, list[IndexInfo]] = {}
+    for name in store.list_collections():
+        meta = read_meta(store, name)
+        info = IndexInfo(name, meta.served_points, meta, name in served)
+        found.setdefault(dataset_of(name, meta), []).append(info)
+    order = {
+        k: sorted(v, key=lambda i: (i.meta.created_at or "", i.collection))
+        for k, v in found.items()
+    }
+    return dict(sorted(order.items()))
+
+
+def dataset_of(collection: str, meta: CollectionMeta) -> str:
+    """The dataset a collection belongs to: recorded, or its name less ``-<model version>``."""
+    if meta.dataset:
+        return meta.dataset
+    base = base_of(collection)
+    suffix = f"-{meta.model_version}"
+    return base.removesuffix(suffix) if meta.model_version and base.endswith(suffix) else base
+
+
+def choose_alias(aliases: dict[str, str], wanted: str, chosen: bool) -> str:
+    """The alias to serve: ``wanted`` when it exists or was ``chosen`` by the user, else the only
+    one the store has; several, none of them ``wanted``, must be named."""
+    if chosen or wanted in aliases or not aliases:
+        return wanted
+    if len(aliases) == 1:
+        return next(iter(aliases))
+    raise StoreError(
+        f"no index behind {wanted!r}, and this store serves several: "
+        f"{', '.join(sorted(aliases))}; pick one with --alias NAME (or --dataset NAME)."
+    )
+
+
 def gate(
     new: float, current: float | None, floor: float, max_regression: float
 ) -> tuple[bool, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from prefect import task
 
-from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import open_store
 from search.promotion import Decision, promote_if_better
@@ -14,14 +13,15 @@ from tasks.logs import task_logger
 @task(name="promote-index")
 def promote_index(settings: Settings, collection: str, gated: bool = True) -> Decision:
     """Promote through the quality gate. A catalog without labels has nothing to gate on
-    (``gated=False``): its new index is served as soon as it is complete."""
+    (``gated=False``): its new index is served as soon as it is complete. The run calling it
+    holds the alias lock."""
     floor = (
         settings.gate.catalog_min_precision_at_1
         if settings.data.catalog
         else settings.gate.min_precision_at_1
     )
     alias = settings.served_alias
-    with alias_lock(settings.lock_dir, alias), open_store(settings.store) as store:
+    with open_store(settings.store) as store:
         if gated:
             decision = promote_if_better(
                 store, alias, collection, floor, settings.gate.max_regression

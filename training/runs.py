@@ -10,11 +10,13 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from catalogs.base import SourceInfo
 from catalogs.fashion_mnist import load_splits
@@ -102,11 +104,15 @@ def new_tb_dir(settings: Settings) -> Path:
     return settings.runs_dir / "tensorboard" / time.strftime("%Y%m%d-%H%M%S")
 
 
-def train_fashion_mnist(settings: Settings, data: SourceInfo) -> ModelRef:
+def train_fashion_mnist(
+    settings: Settings, data: SourceInfo, device: torch.device | None = None
+) -> ModelRef:
     """Train the embedding network and save a checkpoint under the checkpoint directory.
 
     A checkpoint trained with the same architecture, recipe and data is reused unless
-    ``settings.train.retrain`` is set.
+    ``settings.train.retrain`` is set. Under torchrun (``app.ddp``) every process runs this
+    on its ``device``: each trains on its share of each batch, the first writes the curves,
+    the partial state and the checkpoint, and all return its reference.
     """
     key = training_key(settings.train, data.fingerprint)
     cached = None if settings.train.retrain else find_cached(settings.checkpoint_dir, key)
@@ -115,7 +121,8 @@ def train_fashion_mnist(settings: Settings, data: SourceInfo) -> ModelRef:
         return replace(model_ref(str(cached)), cached=True)
     if settings.train.num_threads:
         torch.set_num_threads(settings.train.num_threads)
-    device = pick_device(settings.train.device)
+    device = device or pick_device(settings.train.device)
+    lead = _rank() in (None, 0)
     train_split, test_split = load_splits(
         data.location, settings.data.train_limit, settings.data.test_limit
     )
@@ -127,9 +134,10 @@ def train_fashion_mnist(settings: Settings, data: SourceInfo) -> ModelRef:
     tb_dir = Path(saved["tensorboard_dir"]) if saved else new_tb_dir(settings)
 
     def keep(state: TrainState) -> None:
-        save_partial(partial, {**state.to_dict(), "tensorboard_dir": str(tb_dir)})
+        if lead:
+            save_partial(partial, {**state.to_dict(), "tensorboard_dir": str(tb_dir)})
 
-    with TensorBoardSink(tb_dir) as sink:
+    with TensorBoardSink(tb_dir) if lead else nullcontext(None) as sink:
         result = train(
             train_split,
             net_config(settings.train),
@@ -140,13 +148,23 @@ def train_fashion_mnist(settings: Settings, data: SourceInfo) -> ModelRef:
             progress=settings.progress,
             resume=resume,
         )
-        write_projector(sink, result.model, test_split, settings.train.projector_sample)
-    path = save_trained(settings, result, data.fingerprint, tb_dir)
-    register_cached(settings.checkpoint_dir, key, path)
-    partial.unlink(missing_ok=True)
+        if sink is not None:
+            write_projector(sink, result.model, test_split, settings.train.projector_sample)
+    if lead:
+        written = save_trained(settings, result, data.fingerprint, tb_dir)
+        register_cached(settings.checkpoint_dir, key, written)
+        partial.unlink(missing_ok=True)
+    if _rank() is not None:
+        dist.barrier()  # the others wait for the checkpoint the first one writes
+    path = find_cached(settings.checkpoint_dir, key) or Path()
     return ModelRef(
         str(path), path.stem, settings.train.embedding_dim, result.seconds, str(device), str(tb_dir)
     )
+
+
+def _rank() -> int | None:
+    """This process's rank under torchrun; None when it trains alone."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else None
 
 
 def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_dir: Path) -> Path:

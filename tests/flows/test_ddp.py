@@ -49,9 +49,14 @@ def test_torchrun_two_cpu_processes(data_root: Path, tmp_path: Path) -> None:
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
-    found = re.search(r"written to (\S+) by 2 processes", out.stdout)
+    found = re.search(r"model \S+ at (\S+), written by 2 processes", out.stdout)
     assert found, out.stdout
     payload = load_checkpoint(Path(found.group(1)))
+    # The same run as `lookalike train`: its cache knows the checkpoint, so a second launch
+    # (or `lookalike train` with these settings) reuses it.
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"at {found.group(1)}, reused" in again.stdout, again.stdout
     assert payload["config"]["train_limit"] == 1024
     model = build_model(payload["model_args"], payload["state_dict"])
     z = embed_all(model, torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8))

@@ -38,3 +38,16 @@ def test_a_second_writer_of_the_same_alias_fails_clearly(tmp_path: Path) -> None
     time.sleep(0.1)
     with alias_lock(tmp_path, "lookalike-x"):  # released when its holder dies
         pass
+
+
+def test_the_lock_is_taken_once_per_run_never_nested(tmp_path: Path) -> None:
+    """Not re-entrant, even in one process: a step of a run that took it again would fail,
+    so the pipeline's tests show it is taken once."""
+    with (
+        alias_lock(tmp_path, "lookalike-x"),
+        pytest.raises(StoreError, match="is writing alias"),
+        alias_lock(tmp_path, "lookalike-x"),
+    ):
+        pass
+    with alias_lock(tmp_path, "lookalike-x"):  # released on the way out
+        pass
