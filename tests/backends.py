@@ -10,12 +10,14 @@ a name prefix of its own and drops only that afterwards, so an existing server k
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from qdrant_client.models import CollectionStatus
 
 from infra.store import StoreError, VectorStore
 from infra.store.base import IndexParams
@@ -117,3 +119,19 @@ def graph_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vect
     the indexing and full-scan thresholds. qdrant-client's ``:memory:`` mode has no graph (it
     always scans), so it is not among the backends here."""
     yield from open_store(request, tmp_path, GRAPH_INDEX)
+
+
+def wait_for_graph(store: VectorStore, name: str) -> None:
+    """A server builds its HNSW graph in the background, after the writes have returned."""
+    if not isinstance(store, NamespacedStore) or not isinstance(store.inner, ServerStore):
+        return
+    if store.inner.config.url == ":memory:":
+        pytest.skip("LOOKALIKE_TEST_QDRANT_URL=:memory: is no server: it builds no HNSW graph")
+    client, collection = store.inner.client, store.qualified(name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = client.get_collection(collection)
+        if info.status == CollectionStatus.GREEN and (info.indexed_vectors_count or 0) > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server built no HNSW graph for {collection!r} within 60 s")

@@ -3,35 +3,17 @@ the search wants them, the per-request beam, exact scans and the quantized resco
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from qdrant_client.models import CollectionStatus
 
 from infra.store import PointBatch, Search, VectorStore, point_id
 from infra.store.base import CollectionSpec, IndexParams
-from infra.store.server import ServerStore
 from model.metrics import l2_normalise
-from search.query import QueryOptions, recommend
-from tests.infra.namespaced import NamespacedStore
-
-
-def _wait_for_graph(store: VectorStore, name: str) -> None:
-    """A server builds its HNSW graph in the background, after the writes have returned."""
-    if not isinstance(store, NamespacedStore) or not isinstance(store.inner, ServerStore):
-        return
-    if store.inner.config.url == ":memory:":
-        pytest.skip("LOOKALIKE_TEST_QDRANT_URL=:memory: is no server: it builds no HNSW graph")
-    client, collection = store.inner.client, store.qualified(name)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        info = client.get_collection(collection)
-        if info.status == CollectionStatus.GREEN and (info.indexed_vectors_count or 0) > 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the server built no HNSW graph for {collection!r} within 60 s")
+from search.options import QueryOptions
+from search.query import recommend
+from tests.backends import wait_for_graph
 
 
 def _load(store: VectorStore, name: str, n: int, dim: int, seed: int) -> tuple[np.ndarray, list]:
@@ -91,7 +73,7 @@ def test_best_score_returns_the_vectors_and_payloads_asked_for(store: VectorStor
 def test_best_score_follows_the_beam_and_exact(graph_store: VectorStore) -> None:
     n, dim = 1000, 16
     v, ids = _load(graph_store, "graph", n, dim, seed=5)
-    _wait_for_graph(graph_store, "graph")
+    wait_for_graph(graph_store, "graph")
     rng = np.random.default_rng(6)
     queries = [
         (
@@ -134,7 +116,7 @@ def test_quantized_best_score_is_rescored(
     store = next(opened)
     try:
         v, ids = _load(store, "q8", 600, 32, seed=9)
-        _wait_for_graph(store, "q8")
+        wait_for_graph(store, "q8")
         rng = np.random.default_rng(10)
         for _ in range(10):
             pos = l2_normalise(rng.standard_normal((2, 32)).astype(np.float32))

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from qdrant_client.models import CollectionStatus
 
 from infra.store import Condition, PointBatch, Search, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
-from infra.store.server import ServerStore
 from model.metrics import brute_force_search, l2_normalise
 from search.options import Boost, QueryOptions
 from search.query import recommend, similar_to_item, similar_to_vector
-from tests.infra.namespaced import NamespacedStore
+from tests.backends import wait_for_graph
 
 N, DIM = 90, 6
 
@@ -134,22 +131,6 @@ def test_ids_only_queries_match_full_ones(store: VectorStore, vectors: np.ndarra
     assert all(h.payload == {} for r in bare for h in r)
 
 
-def _wait_for_graph(store: VectorStore, name: str) -> None:
-    """A server builds its HNSW graph in the background, after the writes have returned."""
-    if not isinstance(store, NamespacedStore) or not isinstance(store.inner, ServerStore):
-        return
-    if store.inner.config.url == ":memory:":
-        pytest.skip("LOOKALIKE_TEST_QDRANT_URL=:memory: is no server: it builds no HNSW graph")
-    client, collection = store.inner.client, store.qualified(name)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        info = client.get_collection(collection)
-        if info.status == CollectionStatus.GREEN and (info.indexed_vectors_count or 0) > 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the server built no HNSW graph for {collection!r} within 60 s")
-
-
 def _recall(hits: list[list], exact: list[list]) -> float:
     """The share of the exact top-k that ``hits`` found, over all queries."""
     found = [len({h.id for h in a} & {h.id for h in b}) for a, b in zip(hits, exact, strict=True)]
@@ -164,7 +145,7 @@ def test_per_query_beam(graph_store: VectorStore) -> None:
     ids = [point_id("toy", "train", i) for i in range(n)]
     graph_store.upsert("graph", PointBatch(ids, v, [{"item_id": f"train-{i}"} for i in range(n)]))
     graph_store.finalize("graph")
-    _wait_for_graph(graph_store, "graph")
+    wait_for_graph(graph_store, "graph")
     queries = l2_normalise(rng.standard_normal((100, dim)).astype(np.float32))
     exact = graph_store.query("graph", queries, Search(1, exact=True))
 
