@@ -20,7 +20,9 @@ from app.api.service import Service
 from app.api.similar import upload
 from app.errors import USER_ERRORS
 from app.gallery.views import GalleryArgs, View, build, cards, glance
+from catalogs.seasons import SEASONS
 from infra.store import StoreError
+from search.query import STRATEGIES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -65,6 +67,8 @@ def _page(
     context = {
         "args": args,
         "help": GalleryArgs.help(),
+        "strategies": STRATEGIES,
+        "season_names": ("current", *SEASONS),
         "view": view,
         "glance": at_a_glance,
         "labels": labels,

@@ -18,8 +18,9 @@ from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
 from search.options import QueryOptions
-from search.query import similar_to_item
+from search.query import ByExamples, similar_to_item
 from search.reports import RunSummary
+from search.request import QueryArgs
 
 SPLIT = "catalog"
 
@@ -97,9 +98,8 @@ def test_collection_recommender_excludes_the_likes_and_caps_each_label(
     settings, _ = shelf
     liked = ["sku-00001", "sku-00002", "sku-00006"]
     with QueryService(settings) as service:
-        hits = service.recommend(
-            liked, ["sku-00009"], "centroid", QueryOptions(k=8, max_per_label=2)
-        )
+        examples = ByExamples(tuple(liked), ("sku-00009",), "centroid")
+        hits = service.ask(examples, QueryArgs(k=8, max_per_label=2))
         labels = [h.payload["label"] for h in hits]
         assert len(hits) == 8 and not set(liked) & {h.payload["item_id"] for h in hits}
         assert max(labels.count(x) for x in labels) <= 2
@@ -110,7 +110,7 @@ def test_query_by_image_embeds_like_the_index(
 ) -> None:
     settings, _ = shelf
     with QueryService(settings) as service:
-        hits = service.similar_image(next(sample.root.glob("*/sku-00010.png")), QueryOptions(k=3))
+        hits = service.ask(next(sample.root.glob("*/sku-00010.png")), QueryArgs(k=3))
     assert hits[0].payload["item_id"] == "sku-00010" and hits[0].score == pytest.approx(
         1.0, abs=1e-4
     )
