@@ -209,7 +209,8 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
 def test_cli_indexes_a_catalog_folder_and_queries_it(
     sample: SampleCatalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    common = ["--home", str(tmp_path / "home"), "--no-progress"]
+    home = ["--home", str(tmp_path / "home")]
+    common = [*home, "--no-progress"]
     args = [
         "run",
         "--catalog",
@@ -224,9 +225,7 @@ def test_cli_indexes_a_catalog_folder_and_queries_it(
     out = capsys.readouterr().out
     assert f"{N} indexed, {len(sample.bad)} left out" in out
     alias = ["--dataset", sample.root.name.lower().replace("_", "-")]
-    assert (
-        main(["similar", "sku-00004", "--boost-season", "summer", "-k", "3", *alias, *common]) == 0
-    )
+    assert main(["similar", "sku-00004", "--boost-season", "summer", "-k", "3", *alias, *home]) == 0
     assert "items most like sku-00004" in capsys.readouterr().out
     assert main(["run", "--catalog", str(sample.root), "--weights", "imagenet!", *common]) == 1
     assert "no weights file" in capsys.readouterr().err
