@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.console import print_metrics, print_summary, print_table
 from catalogs.fashion_mnist import load_splits
+from catalogs.readers import reader_for
 from catalogs.sample import write_sample_catalog
 from flows.duplicates import duplicates_flow
 from flows.evaluate import embedding_table_flow, evaluate_flow
@@ -38,7 +39,7 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> None:
         checkpoint = read_meta(store, collection).checkpoint or ""
     source = scan_source(settings)
     print_metrics(evaluate_flow(settings, model_ref(checkpoint), collection, source))
-    if args.table and source.kind == "fashion-mnist":
+    if args.table and reader_for(source).has_pixel_baseline:
         print_table(embedding_table_flow(settings, collection, source))
 
 

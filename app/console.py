@@ -20,13 +20,20 @@ def print_hits(hits: Sequence[Hit], indent: str = "  ") -> None:
 
 
 def print_metrics(metrics: dict[str, float]) -> None:
-    names = sorted({k.removeprefix("pixels_") for k in metrics})
+    """The learned embedding beside raw pixels, metric by metric; counts (the copies between
+    the splits) are a line of their own, saying what they are."""
+    from search.reports import copies_line, shown
+
+    names = sorted({k.removeprefix("pixels_") for k in metrics if not k.endswith("_count")})
     width = max([16, *(len(n) + 2 for n in names)])
     print(f"  {'metric':<{width}}{'learned':>10}{'raw pixels':>12}")
     for name in names:
-        learned, pixels = metrics.get(name), metrics.get(f"pixels_{name}")
-        cells = [f"{v:>10.4f}" if v is not None else f"{'-':>10}" for v in (learned, pixels)]
+        values = (metrics.get(name), metrics.get(f"pixels_{name}"))
+        cells = [f"{'-' if v is None else shown(name, v):>10}" for v in values]
         print(f"  {name:<{width}}{cells[0]}  {cells[1]}")
+    line = copies_line(metrics)
+    if line:
+        print(f"  {line}")
 
 
 def print_summary(s: RunSummary) -> None:

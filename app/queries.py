@@ -96,16 +96,13 @@ def resolve(args: QueryArgs, settings: Settings, meta: CollectionMeta) -> QueryO
 
 
 def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:
-    """An image preprocessed as the collection's own items were: a Fashion-MNIST item (grey, on
-    black), or a product photo at the backbone's size (letterboxed on white)."""
+    """An image preprocessed as the collection's own items were (by its source's reader: a
+    Fashion-MNIST item, grey on black, or a product photo letterboxed at the backbone's size)."""
     import torch
 
-    from model.images import decode, decode_rgb, open_image
+    from catalogs.readers import reader_for_kind
 
-    if model.name == "fmnist-cnn" and kind in ("fashion-mnist", None):
-        pixels = decode(image)[None]
-    else:
-        pixels = decode_rgb(open_image(image), model.image_size, model.channels)
+    pixels = reader_for_kind(kind).preprocess_upload(model, image)
     with torch.inference_mode():
         vector: np.ndarray = model(pixels[None]).numpy()[0]
     return vector

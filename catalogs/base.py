@@ -61,7 +61,9 @@ class SourceInfo:
 
     @property
     def description(self) -> str:
-        return "Fashion-MNIST" if self.kind == "fashion-mnist" else self.location
+        from catalogs.readers import reader_for  # the readers build on this module
+
+        return reader_for(self).describe(self)
 
 
 def payload(item: Item, label_numbers: dict[str, int], model_version: str) -> dict[str, Any]:

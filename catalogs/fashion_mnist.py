@@ -16,7 +16,6 @@ from torch.utils.data import Dataset
 from catalogs.base import Item
 from model.data import Split, load_split
 from model.labels import LABEL_NAMES
-from model.metrics import brute_force_search, l2_normalise, leak_metrics, retrieval_metrics
 
 SPLITS = ("train", "test")
 
@@ -76,14 +75,14 @@ class SplitImages(Dataset[tuple[torch.Tensor, int]]):
         return self.splits[split].images[index][None], self.labels[i]
 
 
-def pixel_baseline(train: Split, test: Split, k: int = 10) -> dict[str, float]:
-    """The evaluation's metrics for raw pixels (784-d, L2-normalised), searched exactly."""
-    index = l2_normalise(train.images.reshape(len(train), -1).float().numpy())
-    queries = l2_normalise(test.images.reshape(len(test), -1).float().numpy())
-    neighbours = brute_force_search(index)(queries, k)
-    labels, found = test.labels.numpy(), train.labels.numpy()[neighbours]
-    top = np.einsum("ij,ij->i", queries, index[neighbours[:, 0]])
-    return retrieval_metrics(labels, found) | leak_metrics(labels, found, top)
+def pixels_of(root: str, items: list[Item]) -> np.ndarray:
+    """uint8 [N, 784]: the items' raw pixels in the items' order, one split at a time."""
+    out = np.empty((len(items), 28 * 28), dtype=np.uint8)
+    for name in {i.split for i in items}:
+        positions = [p for p, i in enumerate(items) if i.split == name]
+        rows = torch.tensor([int(items[p].key) for p in positions], dtype=torch.long)
+        out[positions] = split_of(root, name).images[rows].reshape(len(rows), -1).numpy()
+    return out
 
 
 def thumbnail(root: str, item: Item, scale: int = 3) -> np.ndarray:

@@ -8,20 +8,23 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from catalogs import fashion_mnist
 from catalogs.base import Item, SourceInfo, SourceKind
-from catalogs.files import CatalogError, CatalogImages, CatalogItem, check_items, read_catalog
+from catalogs.files import CatalogError, check_items, read_catalog
 from catalogs.files import fingerprint as files_fingerprint
 from catalogs.files import label_names as files_labels
+from catalogs.readers import reader_for, reader_for_kind
 from infra.files import write_json_atomically, write_json_lines_atomically
 from model.data import fingerprint as fmnist_fingerprint
-from model.images import decode_rgb
 from model.labels import LABEL_NAMES
+
+if TYPE_CHECKING:
+    from catalogs.readers import ItemImages
 
 ITEMS_FILE = "items.jsonl"
 
@@ -148,23 +151,14 @@ def _items(items_file: str, fingerprint: str, count: int) -> list[Item]:
     return [i for _, chunk in ItemsFile(Path(items_file), count).chunks(10_000) for i in chunk]
 
 
-def images(
-    info: SourceInfo, items: list[Item], size: int, channels: int
-) -> fashion_mnist.SplitImages | CatalogImages:
+def images(info: SourceInfo, items: list[Item], size: int, channels: int) -> ItemImages:
     """The items' pixels as the model wants them: uint8 [C, S, S] and a label number."""
-    if info.kind == "fashion-mnist":
-        return fashion_mnist.SplitImages(info.root, items)
-    root = Path(info.root)
-    return CatalogImages(
-        [CatalogItem(i.item_id, root / i.path, i.label) for i in items], size, channels, info.labels
-    )
+    return reader_for(info).images(info, items, size, channels)
 
 
 def thumbnail(info: SourceInfo, item: Item, size: int = 84) -> np.ndarray:
     """uint8 [size, size, 3] for example grids and galleries."""
-    if info.kind == "fashion-mnist":
-        return fashion_mnist.thumbnail(info.root, item, size // 28)
-    return decode_rgb(Path(info.root) / item.path, size).permute(1, 2, 0).numpy()
+    return reader_for(info).thumbnail(info.root, item, size)
 
 
 def stored_thumbnail(
@@ -175,12 +169,5 @@ def stored_thumbnail(
     catalog's folder; anything else is refused."""
     if kind is None or not root:
         raise CatalogError("the collection does not record where its images are: re-index it.")
-    relative = str(payload.get("path", ""))
-    if kind == "files":
-        target = (Path(str(root)) / relative).resolve()
-        if not relative or not target.is_relative_to(Path(str(root)).resolve()):
-            raise CatalogError(f"the image of {payload.get('item_id')!r} lies outside the catalog.")
-    source = SourceInfo(kind, "", str(root), "", 0, [], "")
-    item_id = str(payload.get("item_id"))
-    key = str(payload.get("index", item_id))
-    return thumbnail(source, Item(item_id, str(payload["split"]), key, path=relative), size)
+    reader = reader_for_kind(kind)
+    return reader.thumbnail(str(root), reader.stored_item(str(root), payload), size)

@@ -68,26 +68,17 @@ def retrieval_metrics(query_labels: np.ndarray, neighbour_labels: np.ndarray) ->
     }
 
 
-LEAK_THRESHOLDS = (0.95, 0.97, 0.99)
-
-
-def leak_metrics(
-    query_labels: np.ndarray,
-    neighbour_labels: np.ndarray,
-    top_scores: np.ndarray,
-    thresholds: tuple[float, ...] = LEAK_THRESHOLDS,
+def without_copies(
+    query_labels: np.ndarray, neighbour_labels: np.ndarray, copied: np.ndarray
 ) -> dict[str, float]:
-    """How many queries have a near-duplicate (cosine >= t) as their nearest neighbour in the
-    other split, and precision@1 without them: how much of the score is memorised look-alikes."""
-    out: dict[str, float] = {}
-    for t in thresholds:
-        leaked = top_scores >= t
-        out[f"leaked_at_{t:.2f}"] = float(leaked.sum())
-        kept = ~leaked
-        if kept.any():
-            p1 = precision_at_1(query_labels[kept], neighbour_labels[kept])
-            out[f"precision_at_1_without_leaks_at_{t:.2f}"] = p1
-    return out
+    """precision@1 over the queries that have no near-copy among the index items (``copied``: a
+    mask over the queries), so memorised copies cannot lift it; empty when every query has one."""
+    kept = ~copied
+    if not kept.any():
+        return {}
+    return {
+        "precision_at_1_without_copies": precision_at_1(query_labels[kept], neighbour_labels[kept])
+    }
 
 
 def brute_force_search(index: np.ndarray, chunk: int = 2048) -> Search:

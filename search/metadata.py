@@ -42,7 +42,9 @@ class CollectionMeta(BaseModel):
     complete: bool = Field(default=False, description="Every item written and counted.")
     points: int | None = Field(default=None, description="The count, once complete.")
     items_digest: str | None = Field(default=None, description="Every point id and payload.")
-    metrics: dict[str, float] = Field(default_factory=dict, description="The evaluation's.")
+    metrics: dict[str, float | int] = Field(
+        default_factory=dict, description="The evaluation's figures (counts whole)."
+    )
     embed_upsert_seconds: float | None = None
     build_seconds: float | None = None
 

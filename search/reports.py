@@ -13,6 +13,7 @@ from catalogs.base import Item, SourceInfo
 from catalogs.scan import thumbnail
 from infra.checkpoints import ModelRef
 from infra.store.base import Hit
+from search.baselines import COPIES, COPY_COSINE
 from search.promotion import Decision
 
 THUMB = 84
@@ -48,6 +49,21 @@ def example_grid(source: SourceInfo, items: Sequence[Item], examples: Examples) 
     return Image.fromarray(grid)
 
 
+def shown(name: str, value: float) -> str:
+    """A metric as people read it: a count (``…_count``) whole, any other to four places."""
+    return f"{int(value)}" if name.endswith("_count") else f"{value:.4f}"
+
+
+def copies_line(metrics: dict[str, float]) -> str | None:
+    """What the copies count means, in one line; None when the evaluation counted none."""
+    if COPIES not in metrics:
+        return None
+    return (
+        f"copies: {int(metrics[COPIES])} test items have a copy among the train items in raw "
+        f"pixels (cosine >= {COPY_COSINE}); the precision_at_1_without_copies rows leave them out."
+    )
+
+
 def _rows(pairs: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"| {a} | {b} |" for a, b in pairs)
 
@@ -56,7 +72,9 @@ def markdown(s: RunSummary, config: dict[str, Any], png: str, png_b64: str) -> s
     """The run report: inputs, verdict, stage times, metrics, what was left out, examples."""
     verdict = "promoted" if s.decision.promoted else "**not promoted**"
     problems = "\n".join(f"| `{p.item_id}` | `{p.path}` | {p.reason} |" for p in s.source.problems)
-    metrics = _rows([(k, f"{v:.4f}") for k, v in s.metrics.items()]) or "| (no labels) | |"
+    metrics = _rows([(k, shown(k, v)) for k, v in s.metrics.items()]) or "| (no labels) | |"
+    copies = copies_line(s.metrics)
+    note = f"\n{copies}\n" if copies else ""
     return f"""# Lookalike run: {s.source.description}, model `{s.model.model_version}`
 
 - source: {s.source.count} items, **{len(s.source.problems)} left out** (listed below);
@@ -72,7 +90,7 @@ def markdown(s: RunSummary, config: dict[str, Any], png: str, png_b64: str) -> s
 | metric | value |
 | --- | --- |
 {metrics}
-
+{note}
 ## Left out
 
 | item id | file | reason |

@@ -7,7 +7,6 @@ from pathlib import Path
 from prefect import task
 
 from catalogs.base import SourceInfo
-from catalogs.fashion_mnist import load_splits, pixel_baseline
 from catalogs.scan import load_items
 from infra.checkpoints import ModelRef, load_checkpoint, save_checkpoint
 from infra.settings import Settings
@@ -21,15 +20,9 @@ from tasks.logs import task_logger
 @task(name="evaluate-index")
 def evaluate_index(settings: Settings, collection: str, source: SourceInfo) -> dict[str, float]:
     """precision@1 and recall@10 of the index (none for a source without labels); for
-    Fashion-MNIST, raw pixels' in the same run beside them."""
+    Fashion-MNIST, raw pixels' and the copies between its splits beside them."""
     with open_store(settings.store) as store:
-        metrics = evaluation.evaluate(store, collection, settings.dataset, load_items(source))
-    if source.kind == "fashion-mnist":
-        train, test = load_splits(
-            source.location, settings.data.train_limit, settings.data.test_limit
-        )
-        metrics |= {f"pixels_{k}": v for k, v in pixel_baseline(train, test).items()}
-    return metrics
+        return evaluation.evaluate(store, collection, settings.dataset, source)
 
 
 @task(name="record-metrics")

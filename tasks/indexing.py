@@ -13,6 +13,7 @@ import numpy as np
 from prefect import task
 
 from catalogs.base import SourceInfo
+from catalogs.readers import reader_for
 from catalogs.scan import images, items_file
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
@@ -95,7 +96,7 @@ def embed_shard(
     data = images(source, items_file(source).at(positions), net.image_size, net.channels)
     seconds: dict[str, float] = {}
     # Items held in memory (Fashion-MNIST) need no reader process; files are decoded in one.
-    workers = settings.index.loader_workers if source.kind == "files" else 0
+    workers = settings.index.loader_workers if reader_for(source).decodes_in_workers else 0
     batch = settings.index.embed_batch_size or net.batch_size
     batches = iter_dataset_embeddings(net, data, batch, workers, seconds)
     vectors = np.concatenate([v for _, v in batches])

@@ -80,14 +80,12 @@ def test_pca_fit_finds_the_largest_variance_axes_every_time() -> None:
     assert np.array_equal(axes, again)
 
 
-def test_leak_metrics_count_twins_and_score_the_rest() -> None:
-    from model.metrics import leak_metrics
+def test_precision_without_copies_leaves_the_copied_queries_out() -> None:
+    from model.metrics import without_copies
 
     labels = np.array([0, 1, 2, 3])
     nearest = np.array([[0], [0], [2], [1]])  # right, wrong, right, wrong
-    top = np.array([0.999, 0.96, 0.5, 0.97])
-    out = leak_metrics(labels, nearest, top, thresholds=(0.95, 0.97, 0.99))
-    assert out["leaked_at_0.95"] == 3 and out["leaked_at_0.97"] == 2 and out["leaked_at_0.99"] == 1
-    assert out["precision_at_1_without_leaks_at_0.95"] == 1.0  # only the third is left
-    assert out["precision_at_1_without_leaks_at_0.97"] == 0.5  # the second and third
-    assert out["precision_at_1_without_leaks_at_0.99"] == pytest.approx(1 / 3)
+    copied = np.array([True, False, False, True])
+    out = without_copies(labels, nearest, copied)
+    assert out == {"precision_at_1_without_copies": 0.5}  # the second and third
+    assert without_copies(labels, nearest, np.ones(4, dtype=bool)) == {}  # nothing left
