@@ -170,10 +170,14 @@ class CollectionSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class Closing:
-    """``with store:`` closes the store on the way out, errors included."""
+class StoreBase:
+    """What both backends do alike: ``with store:`` closes the store on the way out, errors
+    included; ``has_collection`` on top of their own ``resolve``."""
 
     def close(self) -> None:
+        raise NotImplementedError
+
+    def resolve(self, name: str) -> str:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -181,6 +185,13 @@ class Closing:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def has_collection(self, name: str) -> bool:
+        try:
+            self.resolve(name)
+        except StoreError:
+            return False
+        return True
 
 
 class VectorStore(Protocol):

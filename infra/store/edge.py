@@ -14,13 +14,13 @@ import qdrant_edge as qe
 
 from infra.files import try_lock, write_json_atomically
 from infra.store.base import (
-    Closing,
     CollectionSpec,
     Condition,
     Hit,
     IndexParams,
     PointBatch,
     Search,
+    StoreBase,
     StoreBusyError,
     StoreError,
     check_dimension,
@@ -94,7 +94,7 @@ def _busy(collection: str) -> StoreBusyError:
     )
 
 
-class EdgeStore(Closing):
+class EdgeStore(StoreBase):
     """Collections are folders ``<root>/<name>/`` holding the shard and a small metadata file."""
 
     backend = "embedded"
@@ -203,13 +203,6 @@ class EdgeStore(Closing):
         lock = self._locks.pop(collection, None)
         if lock is not None:
             lock.close()
-
-    def has_collection(self, name: str) -> bool:
-        try:
-            self.resolve(name)
-        except StoreError:
-            return False
-        return True
 
     def dimension(self, name: str) -> int:
         collection = self.resolve(name)

@@ -14,13 +14,13 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from infra.store.base import (
-    Closing,
     CollectionSpec,
     Condition,
     Hit,
     IndexParams,
     PointBatch,
     Search,
+    StoreBase,
     StoreError,
     StoreUnavailableError,
     check_dimension,
@@ -87,7 +87,7 @@ def _query(vector: np.ndarray, search: Search) -> Any:
     return qm.NearestQuery(nearest=vector.tolist(), mmr=mmr)
 
 
-class ServerStore(Closing):
+class ServerStore(StoreBase):
     """The same contract as the embedded store, over qdrant-client."""
 
     backend = "server"
@@ -150,13 +150,6 @@ class ServerStore(Closing):
         if self._call(lambda: self._client.collection_exists(name)):
             return name
         raise unknown_collection(name, self.url)
-
-    def has_collection(self, name: str) -> bool:
-        try:
-            self.resolve(name)
-        except StoreError:
-            return False
-        return True
 
     def set_alias(self, alias: str, collection: str) -> None:
         if not self._call(lambda: self._client.collection_exists(collection)):
