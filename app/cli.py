@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("api", help="the HTTP query service over the served alias (/docs)")
     p.add_argument("--host", dest="api_host", default=None, help="address (default 127.0.0.1)")
     p.add_argument("--port", dest="api_port", type=int, default=None, help="port (default 8080)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
     add_settings(p, STORE, QUERYING)
     p = sub.add_parser("tensorboard", help="start TensorBoard on 127.0.0.1 over the runs")
     p.add_argument("--port", type=int, default=6006)
@@ -155,9 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if is_read_command(args):
             run_read_command(args, settings)
         elif args.command == "api":
-            from app.api.main import serve
+            from app.api.serve import serve
 
-            serve(settings)
+            serve(settings, args.workers)
         else:
             from app.commands import run_command
             from app.prefect_server import tie_temporary_server_to_this_process

@@ -30,7 +30,8 @@ class QueryService:
     def __init__(self, settings: Settings, name: str | None = None) -> None:
         self.settings = settings
         self.name = name or settings.served_alias
-        self.store: VectorStore = open_store(settings.store)
+        # Queries only read: many readers share a served collection (the API's workers, this).
+        self.store: VectorStore = open_store(settings.store, read_only=True)
         self._models: dict[str, Embedder] = {}
 
     def ask(self, target: Target | bytes | Path, args: QueryArgs | None = None) -> list[Hit]:

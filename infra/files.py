@@ -35,16 +35,17 @@ def _replace(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def try_lock(path: Path) -> IO[str] | None:
-    """An open file holding an exclusive lock on ``path``, or None while another holder has it.
+def try_lock(path: Path, shared: bool = False) -> IO[str] | None:
+    """An open file holding a lock on ``path``, or None while a holder keeps it from us:
+    exclusive (one holder), or ``shared`` (any number of shared holders, no exclusive one).
 
     flock belongs to the open file: a second open of the same path, also in this process, is
-    refused; closing the file (or the holder's death) releases the lock.
+    refused an exclusive lock; closing the file (or the holder's death) releases the lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - the caller holds it as the lock
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         return None

@@ -16,8 +16,6 @@ from app.gallery import routes as gallery
 from app.read_commands import API_FILE
 from infra.files import write_json_atomically
 from infra.settings import Settings
-from infra.store import open_store
-from search.promotion import choose_alias
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +51,3 @@ def create_app(settings: Settings, url: str | None = None) -> FastAPI:
     app.include_router(gallery.router)
     app.mount("/static", gallery.static, name="static")
     return app
-
-
-def serve(settings: Settings) -> None:
-    """Run the API with uvicorn until interrupted: over the alias the settings name, or, when
-    the user named none and it does not exist, the only alias the store has."""
-    import uvicorn
-
-    from app.read_commands import names_a_dataset
-
-    with open_store(settings.store) as store:
-        alias = choose_alias(store.aliases(), settings.served_alias, names_a_dataset(settings))
-    if alias != settings.served_alias:
-        print(f"serving alias {alias}, the only one in the store ({settings.served_alias} is not)")
-        settings = settings.with_(alias=alias)
-
-    host, port = settings.serve.api_host, settings.serve.api_port
-    keyed = "with an API key" if settings.serve.api_key else "without an API key"
-    print(f"Lookalike API on http://{host}:{port} ({keyed}); OpenAPI at /docs")
-    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    app = create_app(settings, url=f"http://{local}:{port}")
-    access_log = settings.serve.api_access_log
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)

@@ -103,11 +103,18 @@ class EdgeStore(StoreBase):
     writes_while_served = False
 
     def __init__(
-        self, root: Path, index: IndexParams | None = None, keep_open: bool = False
+        self,
+        root: Path,
+        index: IndexParams | None = None,
+        keep_open: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.root = root
         self.index = index or IndexParams()
         self._keep_open = keep_open
+        # A reader shares a collection with other readers (a served collection is never
+        # written: revisions), and keeps writers and prune out while it has it open.
+        self.read_only = read_only
         self._shards: dict[str, qe.EdgeShard] = {}
         self._locks: dict[str, IO[str]] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
@@ -175,11 +182,15 @@ class EdgeStore(StoreBase):
         write_json_atomically(self._dir(collection) / _META, meta)
 
     def _lock(self, collection: str) -> None:
-        """Take the collection's lock, or fail: one store (one process) opens it at a time."""
-        lock = try_lock(self._dir(collection) / _LOCK)
+        """Take the collection's lock, or fail: a writer opens it alone, readers together."""
+        lock = try_lock(self._dir(collection) / _LOCK, shared=self.read_only)
         if lock is None:
             raise _busy(collection)
         self._locks[collection] = lock
+
+    def _writable(self, collection: str) -> None:
+        if self.read_only:
+            raise StoreError(f"this store only reads: {collection!r} is not written here.")
 
     def _shard(self, name: str) -> qe.EdgeShard:
         collection = self.resolve(name)
@@ -214,6 +225,7 @@ class EdgeStore(StoreBase):
         if self.has_collection(spec.name):
             check_dimension_of(spec, self.dimension(spec.name))
             return
+        self._writable(spec.name)
         folder = self._dir(spec.name)
         shutil.rmtree(folder, ignore_errors=True)  # leftovers of a create that died half-way
         folder.mkdir(parents=True)
@@ -272,8 +284,12 @@ class EdgeStore(StoreBase):
     def delete_collection(self, name: str) -> None:
         if name in self.aliases().values():
             raise StoreError(f"collection {name!r} is served by an alias; promote another first.")
+        self._writable(name)
         self._close(name)
         self._dims.pop(name, None)
+        if self._exists(name):
+            self._lock(name)  # refused while a reader (an API letting go of it) has it open
+        self._close(name)
         shutil.rmtree(self._dir(name), ignore_errors=True)
 
     def copy_collection(self, source: str, target: str) -> None:
@@ -295,6 +311,7 @@ class EdgeStore(StoreBase):
         self._close(name)
 
     def upsert(self, name: str, batch: PointBatch) -> None:
+        self._writable(name)
         check_dimension(name, self.dimension(name), batch.vectors)
         points = [
             qe.Point(id=pid, vector=vec.tolist(), payload=payload)
@@ -303,12 +320,21 @@ class EdgeStore(StoreBase):
         self._shard(name).update(qe.UpdateOperation.upsert_points(points))
 
     def delete(self, name: str, ids: Sequence[str]) -> None:
+        self._writable(name)
         self._shard(name).update(qe.UpdateOperation.delete_points(list(ids)))
 
     def finalize(self, name: str) -> None:
-        shard = self._shard(name)
+        self._writable(name)
+        collection = self.resolve(name)
+        shard = self._shard(collection)
         shard.flush()
         shard.optimize()
+        shard.flush()
+        # The first load after a writer closes a shard folds the writer's journals in (it
+        # deletes files): done here, by the writer, so readers never change a served
+        # collection's files (tests/infra/test_shared_readers.py hashes them).
+        self._close(collection)
+        self._shard(collection)
 
     def count(self, name: str, where: Sequence[Condition] = ()) -> int:
         return int(self._shard(name).count(qe.CountRequest(filter=edge_filter(where), exact=True)))
@@ -365,7 +391,7 @@ class EdgeStore(StoreBase):
 
     def close(self) -> None:
         """Flush every open collection; close them too, unless the store is held open."""
-        for shard in self._shards.values():
+        for shard in [] if self.read_only else self._shards.values():
             shard.flush()
         if self._keep_open:
             return

@@ -52,18 +52,20 @@ def server_config(store: StoreSettings) -> ServerConfig:
     )
 
 
-def open_store(store: StoreSettings) -> VectorStore:
+def open_store(store: StoreSettings, read_only: bool = False) -> VectorStore:
     """The embedded store unless ``LOOKALIKE_QDRANT_URL`` names a server (or ``:memory:``).
 
     ``:memory:`` is one store per process, shared by every caller, so that tasks of one flow
-    run see each other's writes as they would on a server.
+    run see each other's writes as they would on a server. A ``read_only`` embedded store
+    shares each collection it opens with other readers (the API's workers, a command-line
+    query) and keeps writers and prune out meanwhile; a server needs no such care.
     """
     global _memory
     if store.qdrant_url is None:
         held = _held.get()
         if held is not None and held.root == store.path:
             return held
-        return EdgeStore(store.path, index_params(store))
+        return EdgeStore(store.path, index_params(store), read_only=read_only)
     from infra.store.server import ServerStore  # qdrant-client costs ~1.4 s to import
 
     if store.qdrant_url == ":memory:":
