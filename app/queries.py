@@ -7,6 +7,7 @@ collection's recorded model version, and loads torch then.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -33,14 +34,19 @@ class QueryService:
         # Queries only read: many readers share a served collection (the API's workers, this).
         self.store: VectorStore = open_store(settings.store, read_only=True)
         self._models: dict[str, Embedder] = {}
+        # One lock per model version: concurrent first photos wait for one load, and loading
+        # one model holds up nothing else (neither the store nor another version's load).
+        self._loading: dict[str, threading.Lock] = {}
+        self._loading_lock = threading.Lock()
 
     def ask(self, target: Target | bytes | Path, args: QueryArgs | None = None) -> list[Hit]:
         """The hits for ``target`` (a photo is embedded with the model that built the index),
         with the consumer's options resolved against the collection."""
-        opts = resolve(args or QueryArgs(), self.settings, read_meta(self.store, self.name))
+        meta = read_meta(self.store, self.name)
+        opts = resolve(args or QueryArgs(), self.settings, meta)
         if isinstance(target, bytes | Path):
             target = ByVector(self.embed_image(target))
-        return ask(self.store, self.name, target, opts)
+        return ask(self.store, self.name, target, opts, meta)
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
         return embed(self.model_for(self.name), self.kind_of(self.name), image)
@@ -51,16 +57,23 @@ class QueryService:
 
     def model_for(self, name: str) -> Embedder:
         """The model that built collection (or alias) ``name``, loaded once per version."""
+        return self.model_of(read_meta(self.store, name), name)
+
+    def model_of(self, meta: CollectionMeta, name: str) -> Embedder:
+        """The model that built the collection ``meta`` describes, loaded once per version. It
+        asks the store nothing, so the API loads it outside the store's lock."""
         from model.backbones import from_checkpoint
 
-        meta = read_meta(self.store, name)
         version = meta.model_version
-        if version not in self._models:
-            payload = self._checkpoint(version, meta.checkpoint)
-            self._models[version] = from_checkpoint(payload)
+        with self._loading_lock:
+            loading = self._loading.setdefault(version, threading.Lock())
+        with loading:
+            if version not in self._models:
+                payload = self._checkpoint(version, meta.checkpoint, name)
+                self._models[version] = from_checkpoint(payload)
         return self._models[version]
 
-    def _checkpoint(self, version: str, recorded: object) -> dict[str, Any]:
+    def _checkpoint(self, version: str, recorded: object, name: str) -> dict[str, Any]:
         from infra.checkpoints import CheckpointError, load_checkpoint
 
         candidates = [Path(str(recorded))] if recorded else []
@@ -71,7 +84,7 @@ class QueryService:
                 if payload["model_version"] == version:
                     return payload
         raise CheckpointError(
-            f"the model {version!r} that built {self.name!r} is not in {candidates[-1].parent}: "
+            f"the model {version!r} that built {name!r} is not in {candidates[-1].parent}: "
             "copy its checkpoint there (or set LOOKALIKE_HOME) to query by image."
         )
 

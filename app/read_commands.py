@@ -12,24 +12,20 @@ from app.flags import query_args_from
 from app.queries import QueryService
 from infra.locks import alias_lock
 from infra.settings import Settings
-from infra.store import StoreBusyError, open_store
+from infra.store import open_store
 from search.promotion import find_version, list_every_index, list_indexes, prune
 from search.query import ByExamples, ByItem, Target
 
 READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
-API_FILE = "api.json"  # written by a running `lookalike api` in LOOKALIKE_HOME
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> None:
-    try:
-        _query_store(args, settings)
-    except StoreBusyError:
-        from app.remote import query_api
-
-        # The embedded store is held by one process: a running API answers for it.
-        hits = query_api(target_of(args), query_args_from(args), settings, settings.home / API_FILE)
-        print(f"items most like {_what(args)} in {settings.served_alias!r} (via the API):")
-        print_hits(hits)
+    # A query only reads: on the embedded store it shares the served collection with a
+    # running API's workers (see infra/store/edge.py).
+    with QueryService(settings) as service:
+        hits = service.ask(target_of(args), query_args_from(args))
+    print(f"items most like {_what(args)} in {settings.served_alias!r}:")
+    print_hits(hits)
 
 
 def _what(args: argparse.Namespace) -> str:
@@ -46,13 +42,6 @@ def target_of(args: argparse.Namespace) -> Target | Path:
     if args.image:
         return Path(args.image)
     return ByItem(args.item_id)
-
-
-def _query_store(args: argparse.Namespace, settings: Settings) -> None:
-    with QueryService(settings) as service:
-        hits = service.ask(target_of(args), query_args_from(args))
-    print(f"items most like {_what(args)} in {settings.served_alias!r}:")
-    print_hits(hits)
 
 
 def run_read_command(args: argparse.Namespace, settings: Settings) -> None:

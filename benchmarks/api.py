@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,11 +126,13 @@ def image_script(folder: Path, png: bytes) -> Path:
 
 
 @contextmanager
-def api_running(port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+def api_running(
+    port: int, env: dict[str, str] | None = None, extra: Sequence[str] = ()
+) -> Iterator[str]:
     """`lookalike api` in its own process on loopback, once its index answers; its base URL.
     It is stopped on the way out."""
     url = f"http://127.0.0.1:{port}"
-    cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(port)]
+    cmd = [str(Path(sys.executable).with_name("lookalike")), "api", "--port", str(port), *extra]
     api = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

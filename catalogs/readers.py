@@ -64,6 +64,11 @@ class Reader(ABC):
         """An indexed item, from its payload: where in the source (under ``root``) it is."""
 
     @abstractmethod
+    def point_key(self, item_id: str) -> tuple[str, str] | None:
+        """The split and key an item's point id is made of (``infra.store.point_id``), read
+        from its id alone; None for an id this kind of source never makes."""
+
+    @abstractmethod
     def preprocess_upload(self, model: Embedder, image: bytes | Path) -> torch.Tensor:
         """A consumer's photo as the collection's own items were fed to ``model``."""
 
@@ -92,6 +97,10 @@ class FashionMNISTReader(Reader):
         from catalogs.fashion_mnist import thumbnail
 
         return thumbnail(root, item, size // 28)
+
+    def point_key(self, item_id: str) -> tuple[str, str] | None:
+        split, _, index = item_id.partition("-")
+        return (split, index) if split in ("train", "test") and index.isdigit() else None
 
     def stored_item(self, root: str, payload: dict[str, Any]) -> Item:
         # ``index`` is the row in the split's tensor; older payloads spell the id only.
@@ -135,6 +144,9 @@ class FilesReader(Reader):
         from model.images import decode_rgb
 
         return decode_rgb(Path(root) / item.path, size).permute(1, 2, 0).numpy()
+
+    def point_key(self, item_id: str) -> tuple[str, str] | None:
+        return ("catalog", item_id)  # a catalog's items are named by their own ids
 
     def stored_item(self, root: str, payload: dict[str, Any]) -> Item:
         from catalogs.files import CatalogError

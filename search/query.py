@@ -3,6 +3,7 @@ command line, the HTTP API and the gallery each build a :data:`Target` and call 
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from infra.store.base import Condition, Hit, NotFoundError, StoreError, VectorStore
-from search.metadata import read_meta
+from catalogs.readers import reader_for_kind
+from infra.store.base import Condition, Hit, NotFoundError, StoreError, VectorStore, point_id
+from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
 
 Strategy = Literal["average_vector", "best_score", "centroid"]
@@ -44,13 +46,21 @@ class ByExamples:
 Target = ByItem | ByVector | ByExamples
 
 
-def ask(store: VectorStore, name: str, target: Target, opts: QueryOptions) -> list[Hit]:
-    """The one query path: every surface's question, answered from collection ``name``."""
+def ask(
+    store: VectorStore,
+    name: str,
+    target: Target,
+    opts: QueryOptions,
+    meta: CollectionMeta | None = None,
+) -> list[Hit]:
+    """The one query path: every surface's question, answered from collection ``name``, whose
+    record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
+    meta = meta or read_meta(store, name)
     if isinstance(target, ByItem):
-        return similar_to_item(store, name, target.item_id, opts)
+        return similar_to_item(store, name, target.item_id, opts, meta)
     if isinstance(target, ByVector):
-        return similar_to_vector(store, name, target.vector, opts)
-    return recommend(store, name, target.like, target.dislike, target.strategy, opts)
+        return similar_to_vector(store, name, target.vector, opts, meta=meta)
+    return recommend(store, name, target.like, target.dislike, target.strategy, opts, meta)
 
 
 _ACCEPTS: dict[str, tuple[type, ...]] = {
@@ -85,10 +95,30 @@ def check_filters(where: Sequence[Condition], fields: dict[str, str] | None) -> 
             )
 
 
-def fields_of(store: VectorStore, name: str) -> dict[str, str] | None:
+@functools.lru_cache(maxsize=256)
+def _check_once(where: tuple[Condition, ...], fields: tuple[tuple[str, str], ...]) -> None:
+    check_filters(where, dict(fields))
+
+
+def check_against(
+    store: VectorStore, name: str, where: Sequence[Condition], meta: CollectionMeta
+) -> None:
+    """:func:`check_filters` against the collection's recorded fields, once per distinct filter
+    (a consumer asks the same few again and again)."""
+    if not where:
+        return
+    if meta.fields is None:
+        check_filters(where, fields_of(store, name, meta))
+        return
+    _check_once(tuple(where), tuple(sorted(meta.fields.items())))
+
+
+def fields_of(
+    store: VectorStore, name: str, meta: CollectionMeta | None = None
+) -> dict[str, str] | None:
     """The payload fields and their types, as recorded at indexing, or as one point shows them
     (collections made before fields were recorded); None for an empty collection."""
-    recorded = read_meta(store, name).fields
+    recorded = (meta or read_meta(store, name)).fields
     if recorded is not None:
         return dict(recorded)
     sample = store.find_ids(name, [], limit=1)
@@ -116,9 +146,25 @@ def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> lis
     return [by_item[i] for i in item_ids]
 
 
-def _vectors(store: VectorStore, name: str, point_ids: Sequence[str]) -> np.ndarray:
-    found = store.vectors(name, point_ids)
-    return np.stack([found[p] for p in point_ids]) if point_ids else np.zeros((0, 0), np.float32)
+def item_vectors(
+    store: VectorStore, name: str, item_ids: Sequence[str], meta: CollectionMeta
+) -> tuple[list[str], np.ndarray]:
+    """The items' point ids and stored vectors, in order: one store call where the collection
+    records how its point ids are made (its dataset and kind), else looked up by payload."""
+    keys = [reader_for_kind(meta.kind).point_key(i) for i in item_ids] if meta.dataset else []
+    if meta.dataset and all(keys):
+        pids = [point_id(meta.dataset, *k) for k in keys if k]
+    else:
+        pids = resolve_items(store, name, item_ids)
+    found = store.vectors(name, pids)
+    missing = [i for i, p in zip(item_ids, pids, strict=True) if p not in found]
+    if missing:
+        raise NotFoundError(
+            f"unknown item id {missing[0]!r} in {name!r}: use an id from the payload field "
+            "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
+        )
+    vectors = np.stack([found[p] for p in pids]) if pids else np.zeros((0, 0), np.float32)
+    return pids, vectors
 
 
 def similar_to_vector(
@@ -127,11 +173,12 @@ def similar_to_vector(
     vector: np.ndarray,
     opts: QueryOptions,
     exclude_ids: Sequence[str] = (),
+    meta: CollectionMeta | None = None,
 ) -> list[Hit]:
     """The items nearest to one query vector."""
     query = query_row(vector)
     if opts.where:
-        check_filters(opts.where, fields_of(store, name))
+        check_against(store, name, opts.where, meta or read_meta(store, name))
     return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
 
 
@@ -157,12 +204,17 @@ def query_row(vector: np.ndarray) -> np.ndarray:
 
 
 def similar_to_item(
-    store: VectorStore, name: str, item_id: str, opts: QueryOptions | None = None
+    store: VectorStore,
+    name: str,
+    item_id: str,
+    opts: QueryOptions | None = None,
+    meta: CollectionMeta | None = None,
 ) -> list[Hit]:
-    """The items most like ``item_id``, the item itself excluded."""
-    opts = opts or QueryOptions()
-    pid = resolve_items(store, name, [item_id])[0]
-    return similar_to_vector(store, name, _vectors(store, name, [pid])[0], opts, [pid])
+    """The items most like ``item_id``, the item itself excluded: two store calls, its vector
+    and the search."""
+    meta = meta or read_meta(store, name)
+    pids, vectors = item_vectors(store, name, [item_id], meta)
+    return similar_to_vector(store, name, vectors[0], opts or QueryOptions(), pids, meta)
 
 
 def recommend(
@@ -172,6 +224,7 @@ def recommend(
     negative: Sequence[str] = (),
     strategy: Strategy = "average_vector",
     opts: QueryOptions | None = None,
+    meta: CollectionMeta | None = None,
 ) -> list[Hit]:
     """Items like the liked ``positive`` ones and unlike the ``negative`` ones, examples excluded.
 
@@ -184,19 +237,17 @@ def recommend(
         raise StoreError("recommend needs at least one liked (positive) item.")
     if strategy not in STRATEGIES:
         raise StoreError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
-    pos_ids = resolve_items(store, name, positive)
-    neg_ids = resolve_items(store, name, negative) if negative else []
-    pos = _vectors(store, name, pos_ids)
-    neg = _vectors(store, name, neg_ids) if neg_ids else np.zeros((0, pos.shape[1]), np.float32)
-    examples = [*pos_ids, *neg_ids]
+    meta = meta or read_meta(store, name)
+    ids, vectors = item_vectors(store, name, [*positive, *negative], meta)
+    pos, neg = vectors[: len(positive)], vectors[len(positive) :]
     if strategy == "best_score":
         if opts.where:
-            check_filters(opts.where, fields_of(store, name))
-        return opts.finish(store.recommend_best_score(name, pos, neg, opts.search(examples)))
+            check_against(store, name, opts.where, meta)
+        return opts.finish(store.recommend_best_score(name, pos, neg, opts.search(ids)))
     query = pos.mean(axis=0)
     if strategy == "average_vector" and len(neg):
         query = 2 * query - neg.mean(axis=0)
-    return similar_to_vector(store, name, query, opts, examples)
+    return similar_to_vector(store, name, query, opts, ids, meta)
 
 
 SAMPLE_POOL = 2000

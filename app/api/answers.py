@@ -4,12 +4,13 @@ alias serves now, the one query path (:func:`search.query.ask`), the hits serial
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from fastapi import Response
 
 from app.api.service import Served, Service
-from app.queries import embed, resolve
+from app.queries import resolve
 from infra.store import Hit
 from search.query import ByVector, Target, ask
 from search.request import QueryArgs
@@ -18,32 +19,57 @@ from search.request import QueryArgs
 def answer(served: Served, hits: Sequence[Hit]) -> Response:
     """The :class:`app.api.schemas.Answer`, serialised directly: validating our own output cost
     more than the query itself."""
+    return _json(served, hits=hits_out(hits))
+
+
+def answers(served: Served, batches: Sequence[Sequence[Hit]]) -> Response:
+    """The :class:`app.api.schemas.BatchAnswer`: one ``{"hits": ...}`` per question, in order,
+    each hit as :func:`answer` writes it."""
+    return _json(served, answers=[{"hits": hits_out(hits)} for hits in batches])
+
+
+def hits_out(hits: Sequence[Hit]) -> list[dict[str, Any]]:
+    return [
+        {"item_id": h.payload.get("item_id"), "score": h.score, "payload": h.payload} for h in hits
+    ]
+
+
+def _json(served: Served, **rest: object) -> Response:
     body = {
         "collection": served.collection,
         "model_version": served.model_version,
         "points": served.points,
-        "hits": [
-            {"item_id": h.payload.get("item_id"), "score": h.score, "payload": h.payload}
-            for h in hits
-        ],
+        **rest,
     }
     return Response(orjson.dumps(body), media_type="application/json", headers=served.headers())
 
 
-def respond(service: Service, args: QueryArgs, target: Target | bytes) -> Response:
-    """Answer ``target`` from the collection the alias serves now (a photo's bytes are embedded
-    with the model that built it, outside the store's lock).
+def respond(service: Service, args: QueryArgs, target: Target) -> Response:
+    """Answer a store-only ``target`` from the collection the alias serves now.
 
-    The store-only queries take well under a millisecond, so they run on the event loop rather
-    than hopping to a worker thread."""
-    return answer(*hits_for(service, args, target))
+    These queries take well under a millisecond, so they run on the event loop rather than
+    hopping to a worker thread."""
+    with service.serving() as served:
+        opts = resolve(args, service.settings, served.meta)
+        hits = service.run(lambda s: ask(s, served.collection, target, opts, served.meta))
+        return answer(served, hits)
 
 
-def hits_for(service: Service, args: QueryArgs, target: Target | bytes) -> tuple[Served, list[Hit]]:
+async def respond_photo(service: Service, args: QueryArgs, image: bytes) -> Response:
+    """Answer a photo: see :func:`hits_for`."""
+    return answer(*await hits_for(service, args, image))
+
+
+async def hits_for(
+    service: Service, args: QueryArgs, target: Target | bytes
+) -> tuple[Served, list[Hit]]:
+    """The hits for ``target``; a photo's bytes are decoded and embedded with the model that
+    built the served index in the service's photo pool, so neither the event loop nor the
+    store's lock waits for the model (a full pool answers 503). The options are resolved first:
+    a bad one costs no model run."""
     with service.serving() as served:
         opts = resolve(args, service.settings, served.meta)
         if isinstance(target, bytes):
-            model = service.run(lambda s: service.queries.model_for(served.collection))
-            target = ByVector(embed(model, served.meta.kind, target))
+            target = ByVector(await service.embed(served, target))
         query = target
-        return served, service.run(lambda s: ask(s, served.collection, query, opts))
+        return served, service.run(lambda s: ask(s, served.collection, query, opts, served.meta))

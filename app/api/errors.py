@@ -23,6 +23,15 @@ class UnauthorizedError(UserError):
     """No API key, or the wrong one."""
 
 
+class QueueFullError(UserError):
+    """More photos waiting than the pool takes: not the user's mistake, but answered the same
+    way (a Problem body, no traceback), as a 503 with the seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the photo queue is full: retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
 def status_of(exc: Exception) -> int:
     if isinstance(exc, UnauthorizedError):
         return 401
@@ -32,6 +41,8 @@ def status_of(exc: Exception) -> int:
         return 413
     if isinstance(exc, ImageError):
         return 415
+    if isinstance(exc, QueueFullError):
+        return 503
     return 400
 
 
@@ -44,7 +55,8 @@ WHY: dict[int, str] = {
     413: "An upload over the size limit.",
     415: "An upload that is not a readable PNG, JPEG or WebP image.",
     422: "A parameter or body of the wrong type or out of range.",
-    503: "No index is loaded and answering yet.",
+    503: "No index is loaded and answering yet, or (photos) the queue is full: retry after "
+    "the Retry-After header's seconds.",
 }
 
 
@@ -55,14 +67,17 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": WHY[code]} for code in (*statuses, 422)}
 
 
-def problem(status: int, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def problem(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse({"error": message, "status": status}, status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     async def user_error(request: Request, exc: Exception) -> JSONResponse:
-        return problem(status_of(exc), str(exc))
+        wait = exc.retry_after if isinstance(exc, QueueFullError) else None
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return problem(status_of(exc), str(exc), headers)
 
     for kind in USER_ERRORS:
         app.add_exception_handler(kind, user_error)

@@ -1,5 +1,5 @@
 """Health and metrics: ``/healthz`` (the process answers), ``/readyz`` (an index answers) and
-Prometheus' ``/v1/metrics``."""
+Prometheus' ``/metrics`` (also at ``/v1/metrics``, its first address, answering the same)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,20 @@ router = APIRouter(tags=["health"])
 
 
 @router.get(
+    "/metrics",
+    response_class=Response,
+    include_in_schema=False,
+    dependencies=[Depends(require_key)],
+)
+@router.get(
     "/v1/metrics",
     response_class=Response,
     include_in_schema=False,
     dependencies=[Depends(require_key)],
 )
 def metrics(service: ServiceDep) -> Response:
-    """Prometheus' text format: requests, latency, and what the alias serves."""
+    """Prometheus' text format: requests, latency (summed over the workers when there are
+    several), and what the alias serves."""
     try:
         s = service.served()
         service.metrics.show(service.alias, s.collection, s.model_version, s.points)

@@ -3,38 +3,31 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import collections, errors, health, items, recommend, similar
-from app.api.metrics import Metrics
+from app.api.metrics import REQUEST_ID_HEADER, Metrics, install_request_ids, tag_log_lines
 from app.api.service import Service
 from app.gallery import routes as gallery
-from app.read_commands import API_FILE
-from infra.files import write_json_atomically
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, url: str | None = None) -> FastAPI:
-    """The app; with ``url``, it tells the command line where it answers while it runs (the
-    file goes in the lifespan, so even a signal's shutdown removes it)."""
-    announce = settings.home / API_FILE
+def create_app(settings: Settings) -> FastAPI:
+    """The app: the service is opened in the lifespan and closed with it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.service = Service(settings, metrics)
-        if url:
-            write_json_atomically(announce, {"url": url, "pid": os.getpid()})
+        tag_log_lines()  # uvicorn has set its logging up by now
         try:
             yield
         finally:
-            if url:
-                announce.unlink(missing_ok=True)
             app.state.service.close()
 
     app = FastAPI(
@@ -45,6 +38,21 @@ def create_app(settings: Settings, url: str | None = None) -> FastAPI:
     )
     metrics = Metrics()
     metrics.install(app)
+    if settings.serve.cors_origins:  # browsers' pages on these origins may call the API
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.serve.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Authorization", REQUEST_ID_HEADER],
+            expose_headers=[
+                "X-Lookalike-Collection",
+                "X-Lookalike-Model-Version",
+                "X-Lookalike-Points",
+                "Retry-After",
+                REQUEST_ID_HEADER,
+            ],
+        )
+    install_request_ids(app)  # outermost: preflights and 401s carry the id too
     errors.install(app)
     for resource in (similar, recommend, items, collections, health):
         app.include_router(resource.router)

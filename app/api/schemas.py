@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from search.query import Strategy
 from search.request import QueryArgs
@@ -31,6 +31,46 @@ class Answer(BaseModel):
 
 class VectorQuery(BaseModel):
     vector: list[float] = Field(min_length=1, description="A query vector of the index's size.")
+
+
+MAX_BATCH = 100  # questions in one batch request; more is a 422 naming the limit
+
+
+class BatchQuery(BaseModel):
+    """Many questions in one request: stored items, or raw vectors; exactly one of the two."""
+
+    items: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Item ids, each answered as /v1/similar/items/{{id}} (at most {MAX_BATCH}).",
+    )
+    vectors: list[Annotated[list[float], Field(min_length=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"Vectors of the index's size, each answered as /v1/similar/vector "
+        f"(at most {MAX_BATCH}).",
+    )
+
+    @model_validator(mode="after")
+    def one_kind(self) -> Self:
+        if (self.items is None) == (self.vectors is None):
+            raise ValueError("send exactly one of items (item ids) or vectors")
+        return self
+
+
+class Hits(BaseModel):
+    hits: list[HitOut]
+
+
+class BatchAnswer(BaseModel):
+    """One answer per question, in the request's order, from one index."""
+
+    collection: str
+    model_version: str
+    points: int
+    answers: list[Hits]
 
 
 class Recommendation(BaseModel):

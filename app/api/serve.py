@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from app.api.main import create_app
-from app.read_commands import API_FILE, names_a_dataset
-from infra.files import write_json_atomically
+from app.api.metrics import prepare_multiprocess_dir
+from app.read_commands import names_a_dataset
 from infra.settings import Settings
 from infra.store import open_store
 from search.promotion import choose_alias
@@ -38,29 +37,22 @@ def serve(settings: Settings, workers: int | None = None) -> None:
     keyed = "with an API key" if settings.serve.api_key else "without an API key"
     plural = "es" if count > 1 else ""
     print(f"Lookalike API on http://{host}:{port} ({keyed}, {count} process{plural}); /docs")
-    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{local}:{port}"
     access_log = settings.serve.api_access_log
     if count == 1:
-        app = create_app(settings, url=url)
+        app = create_app(settings)
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
         return
     os.environ[SETTINGS_ENV] = json.dumps(settings.public())
     os.environ[METRICS_ENV] = str(_metrics_dir(settings))
-    announce = settings.home / API_FILE
-    write_json_atomically(announce, {"url": url, "pid": os.getpid()})
-    try:
-        uvicorn.run(
-            "app.api.serve:worker_app",
-            factory=True,
-            workers=count,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=access_log,
-        )
-    finally:
-        announce.unlink(missing_ok=True)
+    uvicorn.run(
+        "app.api.serve:worker_app",
+        factory=True,
+        workers=count,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 def worker_app() -> FastAPI:
@@ -81,6 +73,5 @@ def _alias(settings: Settings) -> Settings:
 def _metrics_dir(settings: Settings) -> Path:
     """A fresh folder for this run's workers' metrics (a previous run's counts would add up)."""
     folder = settings.home / "run" / f"metrics-{settings.serve.api_port}"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    prepare_multiprocess_dir(folder)
     return folder

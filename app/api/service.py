@@ -1,24 +1,32 @@
-"""What every request shares: the open store, the model for image queries, the alias, and the
-collections' metadata. Opened in the app's lifespan, closed with it."""
+"""What every request shares: the open store, the model for image queries and the pool that
+runs it, the alias, and the collections' metadata. Opened in the app's lifespan, closed with it."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+
+from app.api.errors import QueueFullError
 from app.api.metrics import Metrics
-from app.queries import QueryService
+from app.queries import QueryService, embed
 from infra.settings import Settings
 from infra.store import StoreBusyError, VectorStore
 from search.metadata import CollectionMeta, read_meta
 
 T = TypeVar("T")
 REREAD_S = 1.0  # how stale a server collection's count and metadata may be in an answer
+# Photos embedded at once: torch releases the GIL and a forward pass already uses several cores,
+# so a few threads fill the machine; more would only share the same cores.
 
 
 @dataclass(frozen=True)
@@ -39,10 +47,60 @@ class Served:
         }
 
 
+class PhotoPool:
+    """The bounded pool a photo query's own work runs in (decoding it, loading and running the
+    model): off the event loop, so other requests are answered meanwhile, and outside the
+    store's lock. At most ``workers + queue`` photos are admitted at once; the next is refused
+    with :class:`QueueFullError`, told to retry in about one photo's time (when a worker frees)."""
+
+    def __init__(self, workers: int, queue: int) -> None:
+        self.workers, self.bound = workers, workers + queue
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="lookalike-photo")
+        self._lock = threading.Lock()
+        self.admitted = 0  # running or waiting for a worker
+        self.running = 0
+        self._seconds = 1.0  # one photo's time, a moving average: what Retry-After says
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if self.admitted >= self.bound:
+                raise QueueFullError(max(1, math.ceil(self._seconds)))
+            self.admitted += 1
+        try:
+            future = self._executor.submit(self._timed, fn)
+        except RuntimeError:  # shut down: the app is stopping
+            self._release()
+            raise
+        # Released when the work ends, not when the request stops waiting: a photo whose client
+        # went away still holds its worker until the model returns.
+        future.add_done_callback(self._release)
+        return await asyncio.wrap_future(future)
+
+    def _timed(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            self.running += 1
+        start = time.monotonic()
+        try:
+            return fn()
+        finally:
+            took = time.monotonic() - start
+            with self._lock:
+                self.running -= 1
+                self._seconds = 0.8 * self._seconds + 0.2 * took
+
+    def _release(self, _: object = None) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+    def close(self) -> None:
+        # Photos still running finish on their threads; those waiting are dropped.
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
 class Service:
     """The query service behind the API. The embedded store is one open engine object, so its
-    calls are serialised (a query costs well under a millisecond); embedding an upload runs
-    outside that lock.
+    calls are serialised (a query costs well under a millisecond); a photo is decoded and
+    embedded in the bounded :class:`PhotoPool`, outside that lock and off the event loop.
 
     The alias is resolved on every request, so a promotion by another process is seen by the
     next one. A new collection is opened before it is served (on the embedded store a writer
@@ -53,6 +111,7 @@ class Service:
         self.settings = settings
         self.alias = settings.served_alias
         self.queries = QueryService(settings)
+        self.photos = PhotoPool(settings.serve.photo_workers, settings.serve.photo_queue)
         self._lock = threading.Lock()
         self._served: dict[str, Served] = {}
         self._current: str | None = None
@@ -67,6 +126,16 @@ class Service:
     def run(self, fn: Callable[[VectorStore], T]) -> T:
         with self._lock:
             return fn(self.store)
+
+    async def embed(self, served: Served, image: bytes) -> np.ndarray:
+        """A photo's vector by the model that built ``served`` (loaded from its record, so the
+        store is not asked), worked out in the photo pool."""
+
+        def work() -> np.ndarray:
+            model = self.queries.model_of(served.meta, served.collection)
+            return embed(model, served.meta.kind, image)
+
+        return await self.photos.run(work)
 
     def served(self) -> Served:
         """The collection behind the alias now, opened."""
@@ -117,4 +186,5 @@ class Service:
                 del self._served[name]
 
     def close(self) -> None:
+        self.photos.close()
         self.queries.close()

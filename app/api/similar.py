@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 
-from app.api.answers import respond
+from app.api import batch
+from app.api.answers import respond, respond_photo
 from app.api.deps import ServiceDep, require_key
 from app.api.errors import TooLargeError, responses
 from app.api.schemas import Answer, QueryParams, VectorQuery
@@ -39,13 +40,18 @@ async def upload(request: Request, file: UploadFile, limit_mb: float) -> bytes:
     return data
 
 
-@router.post("/image", response_model=Answer, responses=responses(400, 401, 413, 415))
+@router.post("/image", response_model=Answer, responses=responses(400, 401, 413, 415, 503))
 async def similar_image(
     request: Request,
     args: QueryParams,
     service: ServiceDep,
     file: UploadFile = File(description="A PNG, JPEG or WebP image."),  # noqa: B008
 ) -> Response:
-    """Items like an uploaded photo, embedded with the model that built the served index."""
+    """Items like an uploaded photo, embedded with the model that built the served index, in
+    a bounded pool of its own: 503 with Retry-After when more photos wait than it takes."""
     data = await upload(request, file, service.settings.serve.max_upload_mb)
-    return respond(service, args, data)
+    return await respond_photo(service, args, data)
+
+
+# /v1/similar/batch: a module of its own, under this prefix and key check.
+router.include_router(batch.router)

@@ -111,7 +111,7 @@ async def search(request: Request, service: ServiceDep, file: UploadFile = File(
     args = GalleryArgs(k=_args(request).k)
     try:
         data = await upload(request, file, service.settings.serve.max_upload_mb)
-        _, hits = hits_for(service, args.query_args(), data)
+        _, hits = await hits_for(service, args.query_args(), data)
         title = f"Like your photo ({file.filename or 'upload'})"
         return _page(request, service, args, View("image", title, cards(hits)), 200)
     except USER_ERRORS as exc:

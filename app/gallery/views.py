@@ -120,11 +120,11 @@ def build(service: Service, served: Served, args: GalleryArgs) -> View:
     name = served.collection
     if args.like:
         examples = ByExamples(tuple(args.like), tuple(args.dislike), args.strategy)
-        hits = service.run(lambda s: ask(s, name, examples, opts))
+        hits = service.run(lambda s: ask(s, name, examples, opts, served.meta))
         return View("recommend", f"Recommended for {len(args.like)} liked", cards(hits))
     if args.item:
         item = args.item
-        hits = service.run(lambda s: ask(s, name, ByItem(item), opts))
+        hits = service.run(lambda s: ask(s, name, ByItem(item), opts, served.meta))
         query = service.run(lambda s: sample_of(s, name, item))
         return View("similar", f"More like {item}", cards(hits), query)
     picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.configs import EmbeddingNetConfig, FineTuneConfig, TrainConfig
 
@@ -276,6 +277,17 @@ class GateSettings(Section):
 class ServeSettings(Section):
     """Answering queries and running on a schedule."""
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, v: Any) -> Any:
+        """``a,b`` or a JSON list from the environment; an origin never ends in ``/``."""
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else v.split(",")
+        if isinstance(v, list | tuple):
+            v = [o.strip().rstrip("/") if isinstance(o, str) else o for o in v]
+            return [o for o in v if o != ""]
+        return v
+
     season_boost: float = Field(
         default=0.1,
         ge=0,
@@ -299,6 +311,22 @@ class ServeSettings(Section):
     )
     max_upload_mb: float = Field(
         default=10.0, gt=0, description="The largest image the API accepts, in megabytes."
+    )
+    photo_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Threads that decode and embed uploaded photos, beside the event loop.",
+    )
+    photo_queue: int = Field(
+        default=8,
+        ge=0,
+        description="Photos that may wait for a photo thread; the next one is answered 503 "
+        "with Retry-After rather than piled up.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins whose browser pages may call the API (CORS), comma-separated or a "
+        "JSON list, e.g. https://shop.example.com (* for any). Empty: no CORS headers.",
     )
     api_access_log: bool = Field(
         default=True,

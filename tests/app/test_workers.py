@@ -5,6 +5,7 @@ that prune can delete it (refused while a worker still holds it)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,13 @@ def test_workers_share_follow_a_promotion_and_let_go(
     assert _collections(url, 40) == {"surfaces-v1"}
     lock = settings.store.path / "surfaces-v1" / "open.lock"
     assert len(_holders(lock)) == 2, "both workers have the served collection open, shared"
+    # Either worker's /metrics counts the requests of both.
+    counted = re.compile(
+        r'^lookalike_requests_total\{endpoint="/v1/similar/items/[^"]*",status="200"\} (\S+)$', re.M
+    )
+    for _ in range(4):
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+        assert [float(x) for x in counted.findall(text)] == [40.0], text[-2000:]
     # Meanwhile this process reads the served collection too (readers share it).
     assert main(["similar", "train-1", "-k", "2", "--home", str(settings.home)]) == 0
     assert "via the API" not in capsys.readouterr().out

@@ -1,0 +1,87 @@
+"""``/v1/similar/batch``: many item or vector questions in one request, each answered as its
+single endpoint answers it, with the store's batched query where the answers allow one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+from fastapi import APIRouter, Response
+
+from app.api.answers import answers
+from app.api.deps import ServiceDep
+from app.api.errors import responses
+from app.api.schemas import BatchAnswer, BatchQuery, QueryParams
+from app.api.service import Service
+from app.queries import resolve
+from infra.store import Hit, StoreError, VectorStore
+from search.options import QueryOptions
+from search.query import check_filters, fields_of, query_row, resolve_items, similar_to_vector
+
+# Included by app/api/similar.py's router: its /v1/similar prefix and its key check.
+router = APIRouter()
+
+
+@router.post("/batch", response_model=BatchAnswer, responses=responses(400, 401, 404))
+def similar_batch(body: BatchQuery, args: QueryParams, service: ServiceDep) -> Response:
+    """The answers to many questions, in the request's order, each with the hits its single
+    endpoint (``/v1/similar/items/{id}`` or ``/v1/similar/vector``) gives, the same query
+    options applying to all.
+
+    ``vectors`` are searched in one batched store query. ``items`` are one store query each:
+    every item is excluded from its own answer, and a batched query excludes the same ids from
+    every row, so batching them would drop each item from the others' answers too (the correct
+    answer, over the faster one). An unknown item id refuses the whole batch: a 404 naming it.
+    A plain ``def``: a batch runs in a worker thread, so the event loop answers others meanwhile.
+    """
+    with service.serving() as served:
+        opts = resolve(args, service.settings, served.meta)
+        name = served.collection
+        if body.vectors is not None:
+            rows = rows_of(body.vectors)
+            return answers(served, service.run(lambda s: by_vectors(s, name, rows, opts)))
+        return answers(served, by_items(service, name, body.items or [], opts))
+
+
+def rows_of(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    """The vectors as float32 rows, refused as ``/v1/similar/vector`` refuses one, naming which."""
+    rows = []
+    for i, vector in enumerate(vectors):
+        if len(vector) != len(vectors[0]):
+            raise StoreError(
+                f"vector {i} has {len(vector)} values and vector 0 {len(vectors[0])}: send "
+                "vectors of one size, the index's."
+            )
+        try:
+            rows.append(query_row(np.asarray(vector, dtype=np.float64)))
+        except StoreError as exc:
+            raise StoreError(f"vector {i}: {exc}") from None
+    return np.concatenate(rows)
+
+
+def by_vectors(
+    store: VectorStore, name: str, rows: np.ndarray, opts: QueryOptions
+) -> list[list[Hit]]:
+    """What :func:`search.query.similar_to_vector` answers for each row, in one store call."""
+    if opts.where:
+        check_filters(opts.where, fields_of(store, name))
+    return [opts.finish(hits) for hits in store.query(name, rows, opts.search())]
+
+
+def by_items(
+    service: Service, name: str, item_ids: Sequence[str], opts: QueryOptions
+) -> list[list[Hit]]:
+    """What :func:`search.query.similar_to_item` answers for each item: the items resolved and
+    their vectors read in one store call each, then a query per item, each its own hold of the
+    store's lock so that other requests are answered between them."""
+
+    def vectors(store: VectorStore) -> list[tuple[str, np.ndarray]]:
+        pids = resolve_items(store, name, item_ids)
+        found = store.vectors(name, pids)
+        return [(pid, found[pid]) for pid in pids]
+
+    return [
+        service.run(partial(similar_to_vector, name=name, vector=v, opts=opts, exclude_ids=[pid]))
+        for pid, v in service.run(vectors)
+    ]

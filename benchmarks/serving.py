@@ -1,0 +1,172 @@
+"""Serving at the engine's speed, side by side in one run, on loopback only.
+
+Against the served index (run after `lookalike run`): the bare engine (qdrant-edge's own
+``EdgeShard.query``, no Lookalike code) in one process and in two at once; Lookalike's query
+path in-process beside it (its own cost); the API with one worker and with one per core at
+concurrency 1, 4 and 16 (wrk, a connection per client, each request a different test item);
+the `/healthz` floor; and item queries alone against item queries while photos are uploaded
+beside them at a tenth of their rate.
+
+`python -m benchmarks.serving [--seconds 8] [--workers 2]`. No numpy scan is timed (the
+baseline is the engine itself), so OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE play no part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.api import ITEMS, ROTATE, api_running, item_png, wrk
+from benchmarks.common import write
+
+RUNS = 3000
+COLS = ["what", "workers", "concurrency", "p50_ms", "p99_ms", "requests_per_s", "queries_per_s"]
+COLS += ["failed"]
+
+
+def _timed(fn: Any, runs: int) -> dict[str, float]:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    total_s = sum(times) / 1e3
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[int(0.99 * len(times))],
+        "queries_per_s": runs / total_s,
+    }
+
+
+def in_process(runs: int) -> dict[str, dict[str, float]]:
+    """The bare engine and Lookalike's query path, alternating query by query on one store."""
+    import qdrant_edge as qe
+
+    from infra.settings import Settings
+    from infra.store import open_store
+    from search.metadata import read_meta
+    from search.options import QueryOptions
+    from search.query import ByItem, ask, item_vectors
+
+    settings = Settings()
+    with open_store(settings.store, read_only=True) as store:
+        name = store.resolve(settings.served_alias)
+        meta = read_meta(store, name)
+        ids = [f"test-{i}" for i in range(ITEMS)]
+        pids, vectors = item_vectors(store, name, ids, meta)
+        shard = store._shard(name)  # type: ignore[attr-defined]  # the engine object itself
+        params = qe.SearchParams(hnsw_ef=store.index.hnsw_ef)  # type: ignore[attr-defined]
+
+        def bare(i: int) -> None:
+            j = i % ITEMS
+            request = qe.QueryRequest(
+                query=qe.Query.Nearest(vectors[j].tolist()),
+                filter=qe.Filter(must_not=[qe.HasIdCondition({pids[j]})]),
+                limit=10,
+                params=params,
+                with_payload=True,
+            )
+            shard.query(request)
+
+        opts = QueryOptions(k=10)
+
+        def ours(i: int) -> None:
+            ask(store, name, ByItem(ids[i % ITEMS]), opts, meta)
+
+        bare(0)  # the first queries read the files
+        ours(0)
+        return {"engine": _timed(bare, runs), "lookalike": _timed(ours, runs)}
+
+
+def two_processes(runs: int) -> list[dict[str, float]]:
+    """The bare engine in two processes at once, each opening the served collection."""
+    code = (
+        "import json; from benchmarks.serving import in_process;"
+        f"print(json.dumps(in_process({runs})['engine']))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    import json
+
+    return [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
+
+
+def photos_beside(url: str, rate: float, stop: threading.Event) -> int:
+    """Upload a photo ``rate`` times a second until ``stop``; how many were answered 200."""
+    png, ok = item_png(), 0
+    with httpx.Client(timeout=60) as client:
+        while not stop.is_set():
+            start = time.monotonic()
+            r = client.post(f"{url}/v1/similar/image?k=10", files={"file": ("x.png", png)})
+            ok += r.status_code == 200
+            stop.wait(max(0.0, 1 / rate - (time.monotonic() - start)))
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8, help="each wrk run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--port", type=int, default=8097)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
+    rows: list[dict[str, Any]] = []
+    blank = {"requests_per_s": "-", "failed": "-"}
+    alone = in_process(RUNS)
+    for what, got in alone.items():
+        label = "bare engine, in-process" if what == "engine" else "Lookalike's query, in-process"
+        rows.append({"what": label, "workers": 1, "concurrency": 1, **got, **blank})
+    for n, got in enumerate(two_processes(RUNS), 1):
+        rows.append({"what": f"bare engine, process {n} of 2", "workers": 2, "concurrency": 1})
+        rows[-1] |= {**got, **blank}
+    own = alone["lookalike"]["p50_ms"] / alone["engine"]["p50_ms"] - 1
+    with tempfile.TemporaryDirectory() as tmp:
+        rotate = Path(tmp) / "rotate.lua"
+        rotate.write_text(ROTATE.format(items=ITEMS))
+        plain = Path(tmp) / "plain.lua"
+        plain.write_text("")
+        for workers in (1, args.workers):
+            with api_running(args.port, extra=["--workers", str(workers)]) as url:
+                for c in (1, 4, 16):
+                    got = wrk(url, rotate, c, args.seconds)
+                    rows.append({"what": "similar by item, HTTP", "workers": workers})
+                    rows[-1] |= {"concurrency": c, **got}
+                got = wrk(f"{url}/healthz", plain, 16, args.seconds)
+                rows.append({"what": "/healthz (the framework's floor)", "workers": workers})
+                rows[-1] |= {"concurrency": 16, **got}
+                if workers == args.workers:
+                    alone_rps = float(rows[-2]["requests_per_s"])
+                    stop = threading.Event()
+                    side = threading.Thread(
+                        target=photos_beside, args=(url, alone_rps / 10, stop), daemon=True
+                    )
+                    side.start()
+                    got = wrk(url, rotate, 16, args.seconds)
+                    stop.set()
+                    side.join(60)
+                    rows.append({"what": "similar by item, photos beside at 1/10", **got})
+                    rows[-1] |= {"workers": workers, "concurrency": 16}
+    rows = [{c: r.get(c, "-") for c in COLS} for r in rows]  # one column order
+    extra = {"seconds": args.seconds, "lookalike_own_cost_vs_engine": own}
+    print(write("serving", rows, extra).read_text())
+    print(f"Lookalike's own cost per in-process query: {own:.1%} of the bare engine's p50")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LOOKALIKE_PROGRESS", "false")
+    main()
