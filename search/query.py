@@ -59,7 +59,7 @@ def ask(
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)
     if isinstance(target, ByVector):
-        return similar_to_vector(store, name, target.vector, opts, meta=meta)
+        return similar_to_vector(store, name, query_row(target.vector), opts, meta=meta)
     return recommend(store, name, target.like, target.dislike, target.strategy, opts, meta)
 
 
@@ -175,8 +175,8 @@ def similar_to_vector(
     exclude_ids: Sequence[str] = (),
     meta: CollectionMeta | None = None,
 ) -> list[Hit]:
-    """The items nearest to one query vector."""
-    query = query_row(vector)
+    """The items nearest to one query vector (a consumer's checked by :func:`query_row`)."""
+    query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
     if opts.where:
         check_against(store, name, opts.where, meta or read_meta(store, name))
     return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
@@ -247,7 +247,7 @@ def recommend(
     query = pos.mean(axis=0)
     if strategy == "average_vector" and len(neg):
         query = 2 * query - neg.mean(axis=0)
-    return similar_to_vector(store, name, query, opts, ids, meta)
+    return similar_to_vector(store, name, query_row(query), opts, ids, meta)
 
 
 SAMPLE_POOL = 2000

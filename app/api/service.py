@@ -132,6 +132,11 @@ class Service:
         store is not asked), worked out in the photo pool."""
 
         def work() -> np.ndarray:
+            import torch
+
+            # One image at a time per photo thread: intra-op threads would only fight the
+            # other photo threads, the other workers and the event loop for the cores.
+            torch.set_num_threads(1)
             model = self.queries.model_of(served.meta, served.collection)
             return embed(model, served.meta.kind, image)
 
