@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=2, help="each wrk window")
     parser.add_argument("--steady", type=int, default=10, help="steady windows")
     parser.add_argument("--port", type=int, default=8098)
+    parser.add_argument("--workers", type=int, default=1, help="the API's worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
@@ -162,7 +163,8 @@ def main() -> None:
     bare = engine(2000)  # before the API holds the index
     steady: list[tuple[dict[str, float], Tally]] = []
     during: list[tuple[dict[str, float], Tally]] = []
-    with api_running(args.port) as url, tempfile.TemporaryDirectory() as tmp:
+    workers = ["--workers", str(args.workers)]
+    with api_running(args.port, extra=workers) as url, tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "tally.lua"
         script.write_text(TALLY)
         changes = Changes(checkpoint, settings.home / "runs" / "bench-api-change.log")
@@ -220,8 +222,10 @@ def report(
         "answers_from_incomplete_collections": incomplete,
         "served_before": first,
         "served_after": final,
+        "workers": args.workers,
     }
-    md = write("api_change", rows, extra)
+    name = "api_change" if args.workers == 1 else f"api_change-{args.workers}-workers"
+    md = write(name, rows, extra)
     lines = ["", "| change (while the load runs) | seconds |", "|---|---|"]
     lines += [f"| {s['step']} | {s['seconds']:.1f} |" for s in changes.steps]
     md.write_text(md.read_text() + "\n".join(lines) + "\n")
