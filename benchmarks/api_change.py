@@ -176,7 +176,7 @@ def main() -> None:
         while changes.is_alive():
             during.append(window(url, script, args.seconds))
             snaps.append(complete_counts(settings))
-    report(settings, first, bare, steady, during, changes, snaps)
+    report(settings, first, bare, steady, during, changes, snaps, args.workers)
 
 
 def report(
@@ -187,6 +187,7 @@ def report(
     during: list[tuple[dict[str, float], Tally]],
     changes: Changes,
     snaps: list[dict[str, int]],
+    workers: int = 1,
 ) -> None:
     with open_store(settings.store) as store:
         final = store.resolve(settings.served_alias)
@@ -222,9 +223,9 @@ def report(
         "answers_from_incomplete_collections": incomplete,
         "served_before": first,
         "served_after": final,
-        "workers": args.workers,
+        "workers": workers,
     }
-    name = "api_change" if args.workers == 1 else f"api_change-{args.workers}-workers"
+    name = "api_change" if workers == 1 else f"api_change-{workers}-workers"
     md = write(name, rows, extra)
     lines = ["", "| change (while the load runs) | seconds |", "|---|---|"]
     lines += [f"| {s['step']} | {s['seconds']:.1f} |" for s in changes.steps]
