@@ -1,4 +1,5 @@
-"""Training is skipped for the same config and data, and forced by --retrain."""
+"""A training run (training.runs, what the train task and app.ddp call): skipped for the same
+config and data, forced by --retrain."""
 
 from __future__ import annotations
 
@@ -7,27 +8,27 @@ from pathlib import Path
 
 from infra.settings import Settings
 from tasks.sources import scan_source
-from tasks.training import train_model
+from training.runs import train_fashion_mnist as train_model
 
 
 def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Path) -> None:
     base = {"home": tmp_path, "data_root": data_root, "train_limit": 512, "test_limit": 64}
     settings = Settings(**base, epochs=1, width=4, progress=False, projector_sample=0)
     data = scan_source.fn(settings)
-    first = train_model.fn(settings, data)
+    first = train_model(settings, data)
     assert not first.cached
-    again = train_model.fn(settings, data)
+    again = train_model(settings, data)
     assert again.cached and again.model_version == first.model_version
 
-    forced = train_model.fn(settings.with_(retrain=True), data)
+    forced = train_model(settings.with_(retrain=True), data)
     assert not forced.cached
     # Same seed, same data, same CPU: training is deterministic, so the version repeats.
     assert forced.model_version == first.model_version
 
     other = settings.with_(seed=1)
-    assert not train_model.fn(other, data).cached
+    assert not train_model(other, data).cached
     smaller = Settings(**{**base, "train_limit": 256}, epochs=1, width=4, progress=False)
-    assert not train_model.fn(smaller, scan_source.fn(smaller)).cached
+    assert not train_model(smaller, scan_source.fn(smaller)).cached
 
 
 def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_path: Path) -> None:
@@ -50,9 +51,7 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
             projector_sample=0,
         )
 
-    straight = train_model.fn(
-        settings_in(tmp_path / "a"), scan_source.fn(settings_in(tmp_path / "a"))
-    )
+    straight = train_model(settings_in(tmp_path / "a"), scan_source.fn(settings_in(tmp_path / "a")))
 
     # Home b: a run that "dies" after epoch 1, leaving the state the task saves each epoch.
     b = settings_in(tmp_path / "b")
@@ -72,7 +71,7 @@ def test_a_killed_training_run_resumes_from_its_last_epoch(data_root: Path, tmp_
     )
     save_partial(partial, {**one_epoch[0].to_dict(), "tensorboard_dir": str(tmp_path / "tb")})
 
-    resumed = train_model.fn(b, data)
+    resumed = train_model(b, data)
     assert resumed.model_version != straight.model_version
     assert not partial.exists()
     assert (
