@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from app.api.answers import hits_for
-from app.api.deps import KEY_COOKIE, ServiceDep, require_key
+from app.api.deps import KEY_COOKIE, ServiceDep, check_key
 from app.api.errors import status_of
 from app.api.service import Service
 from app.api.similar import upload
@@ -41,7 +41,7 @@ def _args(request: Request) -> GalleryArgs:
 
 def _signed_in(request: Request, service: Service) -> bool:
     try:
-        require_key(request, service)
+        check_key(request, service)
     except USER_ERRORS:
         return False
     return True
