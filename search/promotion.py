@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from infra.store.base import StoreError, VectorStore
@@ -28,12 +29,8 @@ def list_indexes(store: VectorStore, alias: str, prefix: str) -> list[IndexInfo]
     """Collections whose name starts with ``prefix-``, oldest first. Only metadata is read:
     opening a collection would hold it against the process that serves or writes it."""
     served = store.aliases().get(alias)
-    infos = []
-    for name in store.list_collections():
-        if name.startswith(f"{prefix}-"):
-            meta = read_meta(store, name)
-            infos.append(IndexInfo(name, meta.served_points, meta, name == served))
-    return sorted(infos, key=lambda i: (i.meta.created_at or "", i.collection))
+    names = [n for n in store.list_collections() if n.startswith(f"{prefix}-")]
+    return _oldest_first(_info(store, n, n == served) for n in names)
 
 
 def list_every_index(store: VectorStore) -> dict[str, list[IndexInfo]]:
@@ -41,14 +38,18 @@ def list_every_index(store: VectorStore) -> dict[str, list[IndexInfo]]:
     served = set(store.aliases().values())
     found: dict[str, list[IndexInfo]] = {}
     for name in store.list_collections():
-        meta = read_meta(store, name)
-        info = IndexInfo(name, meta.served_points, meta, name in served)
-        found.setdefault(dataset_of(name, meta), []).append(info)
-    order = {
-        k: sorted(v, key=lambda i: (i.meta.created_at or "", i.collection))
-        for k, v in found.items()
-    }
-    return dict(sorted(order.items()))
+        info = _info(store, name, name in served)
+        found.setdefault(dataset_of(name, info.meta), []).append(info)
+    return {dataset: _oldest_first(found[dataset]) for dataset in sorted(found)}
+
+
+def _info(store: VectorStore, name: str, served: bool) -> IndexInfo:
+    meta = read_meta(store, name)
+    return IndexInfo(name, meta.served_points, meta, served)
+
+
+def _oldest_first(infos: Iterable[IndexInfo]) -> list[IndexInfo]:
+    return sorted(infos, key=lambda i: (i.meta.created_at or "", i.collection))
 
 
 def dataset_of(collection: str, meta: CollectionMeta) -> str:

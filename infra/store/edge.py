@@ -289,8 +289,8 @@ class EdgeStore(StoreBase):
         self._dims.pop(name, None)
         if self._exists(name):
             self._lock(name)  # refused while a reader (an API letting go of it) has it open
-        self._close(name)
         shutil.rmtree(self._dir(name), ignore_errors=True)
+        self._close(name)  # lets go of the lock taken for the deletion
 
     def copy_collection(self, source: str, target: str) -> None:
         """Copy a flushed collection's folder, also while another process has it open (a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import uvicorn
@@ -124,3 +126,29 @@ def served_collection(home: Path) -> Settings:
         store.set_metadata(name, {"model_version": "v1", "complete": True, "points": n})
         store.set_alias(settings.served_alias, name)
     return settings
+
+
+@contextmanager
+def process_serving(
+    cmd: list[str], port: int, env: dict[str, str], log: Path, ready: str = "/healthz"
+) -> Iterator[str]:
+    """Run ``cmd``, a server on loopback ``port``, its output in ``log``; yield its URL once
+    ``ready`` answers 200; stop it on the way out."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(url + ready, timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"the server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)

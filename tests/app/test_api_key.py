@@ -1,20 +1,19 @@
 """`lookalike api` with an API key, as its own process: every request but health needs the key,
-the key never shows in an answer or in the service's logs, and the command line's queries go
-through the running API."""
+the key never shows in an answer or in the service's logs, and the command line's queries read
+the index beside the running API."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from infra.settings import Settings
-from tests.app.conftest import TEST, TRAIN, build_index, free_port
+from tests.app.conftest import TEST, TRAIN, build_index, free_port, process_serving
 
 KEY = "k3y-that-must-never-be-logged-0d5e"
 
@@ -37,19 +36,8 @@ def test_every_request_but_health_needs_the_key(
     }
     log = tmp_path / "api.log"
     cmd = [sys.executable, "-m", "app.cli", "api", "--port", str(port)]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with process_serving(cmd, port, env, log) as url:
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         query = f"{url}/v1/similar/items/test-1"
         for path in ("/v1/similar/items/test-1", "/readyz", "/v1/metrics", "/v1/collections"):
             assert httpx.get(url + path).status_code == 401, path
@@ -62,9 +50,6 @@ def test_every_request_but_health_needs_the_key(
         out = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.count("score") == 3
-    finally:
-        proc.terminate()
-        proc.wait(30)
     text = log.read_text()
     assert "GET /v1/similar/items/test-1" in text  # the log is there, and it was read
     assert KEY not in text and "guess" not in text

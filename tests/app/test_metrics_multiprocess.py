@@ -5,7 +5,6 @@ the requests both answered."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-from tests.app.conftest import free_port, served_collection
+from tests.app.conftest import free_port, process_serving, served_collection
 
 KEY = "metrics-key-5b1f"
 # One worker as the launcher's workers are made: the app over the settings of the environment.
@@ -33,24 +32,9 @@ def worker(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
     """A worker process on a free port; yields its URL and how many /healthz it answered while
     it was awaited."""
     port = free_port()
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url, answered = f"http://127.0.0.1:{port}", 0
-    try:
-        deadline = time.monotonic() + 90
-        while not answered:
-            try:
-                answered += httpx.get(f"{url}/healthz").status_code == 200
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the worker did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield url, answered
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    cmd = [sys.executable, "-c", WORKER, str(port)]
+    with process_serving(cmd, port, env, log) as url:
+        yield url, 1  # the /healthz that found it ready is counted too
 
 
 def samples(url: str) -> dict[tuple[str, str], float]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from app.cli import main
 from infra.settings import Settings
 from infra.store import open_store
-from tests.app.conftest import free_port, served_collection
+from tests.app.conftest import free_port, process_serving, served_collection
 
 pytestmark = pytest.mark.slow
 NAMES = ["--home", "", "--dataset", "surfaces", "--alias", "lookalike-fashion-mnist"]
@@ -34,25 +32,8 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")}
     cmd = [sys.executable, "-m", "app.cli", "api", "--workers", "2", "--port", str(port)]
     cmd += ["--home", str(tmp_path)]
-    log = (tmp_path / "api.log").open("w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise AssertionError((tmp_path / "api.log").read_text()[-3000:])
-            time.sleep(0.2)
+    with process_serving(cmd, port, env, tmp_path / "api.log", ready="/readyz") as url:
         yield url, settings
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
 
 def _collections(url: str, n: int) -> set[str]:
