@@ -176,10 +176,23 @@ def similar_to_vector(
     meta: CollectionMeta | None = None,
 ) -> list[Hit]:
     """The items nearest to one query vector (a consumer's checked by :func:`query_row`)."""
-    query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+    return similar_to_vectors(store, name, vector, opts, exclude_ids, meta)[0]
+
+
+def similar_to_vectors(
+    store: VectorStore,
+    name: str,
+    rows: np.ndarray,
+    opts: QueryOptions,
+    exclude_ids: Sequence[str] = (),
+    meta: CollectionMeta | None = None,
+) -> list[list[Hit]]:
+    """The items nearest to each of several query vectors, in one store call (``exclude_ids``
+    apply to every row)."""
+    query = np.asarray(rows, dtype=np.float32).reshape(-1, np.shape(rows)[-1])
     if opts.where:
         check_against(store, name, opts.where, meta or read_meta(store, name))
-    return opts.finish(store.query(name, query, opts.search(exclude_ids))[0])
+    return [opts.finish(hits) for hits in store.query(name, query, opts.search(exclude_ids))]
 
 
 def query_row(vector: np.ndarray) -> np.ndarray:

@@ -13,11 +13,11 @@ from app.api.answers import answers
 from app.api.deps import ServiceDep
 from app.api.errors import responses
 from app.api.schemas import BatchAnswer, BatchQuery, QueryParams
-from app.api.service import Service
+from app.api.service import Served, Service
 from app.queries import resolve
-from infra.store import Hit, StoreError, VectorStore
+from infra.store import Hit, StoreError
 from search.options import QueryOptions
-from search.query import check_filters, fields_of, query_row, resolve_items, similar_to_vector
+from search.query import item_vectors, query_row, similar_to_vector, similar_to_vectors
 
 # Included by app/api/similar.py's router: its /v1/similar prefix and its key check.
 router = APIRouter()
@@ -40,8 +40,9 @@ def similar_batch(body: BatchQuery, args: QueryParams, service: ServiceDep) -> R
         name = served.collection
         if body.vectors is not None:
             rows = rows_of(body.vectors)
-            return answers(served, service.run(lambda s: by_vectors(s, name, rows, opts)))
-        return answers(served, by_items(service, name, body.items or [], opts))
+            hits = service.run(lambda s: similar_to_vectors(s, name, rows, opts, meta=served.meta))
+            return answers(served, hits)
+        return answers(served, by_items(service, served, body.items or [], opts))
 
 
 def rows_of(vectors: Sequence[Sequence[float]]) -> np.ndarray:
@@ -60,28 +61,17 @@ def rows_of(vectors: Sequence[Sequence[float]]) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def by_vectors(
-    store: VectorStore, name: str, rows: np.ndarray, opts: QueryOptions
-) -> list[list[Hit]]:
-    """What :func:`search.query.similar_to_vector` answers for each row, in one store call."""
-    if opts.where:
-        check_filters(opts.where, fields_of(store, name))
-    return [opts.finish(hits) for hits in store.query(name, rows, opts.search())]
-
-
 def by_items(
-    service: Service, name: str, item_ids: Sequence[str], opts: QueryOptions
+    service: Service, served: Served, item_ids: Sequence[str], opts: QueryOptions
 ) -> list[list[Hit]]:
-    """What :func:`search.query.similar_to_item` answers for each item: the items resolved and
-    their vectors read in one store call each, then a query per item, each its own hold of the
-    store's lock so that other requests are answered between them."""
-
-    def vectors(store: VectorStore) -> list[tuple[str, np.ndarray]]:
-        pids = resolve_items(store, name, item_ids)
-        found = store.vectors(name, pids)
-        return [(pid, found[pid]) for pid in pids]
-
+    """What :func:`search.query.similar_to_item` answers for each item: the items' vectors read
+    in one store call, then a query per item, each its own hold of the store's lock so that
+    other requests are answered between them."""
+    name, meta = served.collection, served.meta
+    pids, vectors = service.run(lambda s: item_vectors(s, name, item_ids, meta))
     return [
-        service.run(partial(similar_to_vector, name=name, vector=v, opts=opts, exclude_ids=[pid]))
-        for pid, v in service.run(vectors)
+        service.run(
+            partial(similar_to_vector, name=name, vector=v, opts=opts, exclude_ids=[pid], meta=meta)
+        )
+        for pid, v in zip(pids, vectors, strict=True)
     ]
