@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
 
 from catalogs.readers import reader_for_kind
-from infra.store.base import Condition, Hit, NotFoundError, StoreError, VectorStore, point_id
+from infra.store.base import (
+    Condition,
+    Hit,
+    NotFoundError,
+    StoreError,
+    VectorStore,
+    point_id,
+    query_row,
+    stored_in_order,
+)
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
 
@@ -133,38 +143,78 @@ def _is(value: object, types: tuple[type, ...]) -> bool:
     return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
+def _unknown_item(name: str, item_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"unknown item id {item_id!r} in {name!r}: use an id from the payload field "
+        "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
+    )
+
+
 def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> list[str]:
     """Point ids of the items whose payload ``item_id`` is given, in order."""
     found = store.find_ids(name, [Condition("item_id", any_of=tuple(item_ids))], len(item_ids))
     by_item = {p["item_id"]: pid for pid, p in store.payloads(name, found).items()}
     missing = [i for i in item_ids if i not in by_item]
     if missing:
-        raise NotFoundError(
-            f"unknown item id {missing[0]!r} in {name!r}: use an id from the payload field "
-            "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
-        )
+        raise _unknown_item(name, missing[0])
     return [by_item[i] for i in item_ids]
+
+
+def point_ids(
+    store: VectorStore, name: str, item_ids: Sequence[str], meta: CollectionMeta
+) -> list[str]:
+    """The items' point ids, in order: computed where the collection records how they are made
+    (its dataset and kind), so no store call; else looked up by payload."""
+    keys = [reader_for_kind(meta.kind).point_key(i) for i in item_ids] if meta.dataset else []
+    if meta.dataset and all(keys):
+        return [point_id(meta.dataset, *k) for k in keys if k]
+    return resolve_items(store, name, item_ids)
+
+
+@contextmanager
+def _items_named(
+    store: VectorStore, name: str, item_ids: Sequence[str], pids: list[str]
+) -> Iterator[None]:
+    """A store's "no such point" said as the consumer's unknown item id (looked up only then:
+    the answer's path makes no extra call)."""
+    try:
+        yield
+    except NotFoundError:
+        found = store.vectors(name, pids)
+        for item, pid in zip(item_ids, pids, strict=True):
+            if pid not in found:
+                raise _unknown_item(name, item) from None
+        raise
 
 
 def item_vectors(
     store: VectorStore, name: str, item_ids: Sequence[str], meta: CollectionMeta
 ) -> tuple[list[str], np.ndarray]:
-    """The items' point ids and stored vectors, in order: one store call where the collection
-    records how its point ids are made (its dataset and kind), else looked up by payload."""
-    keys = [reader_for_kind(meta.kind).point_key(i) for i in item_ids] if meta.dataset else []
-    if meta.dataset and all(keys):
-        pids = [point_id(meta.dataset, *k) for k in keys if k]
-    else:
-        pids = resolve_items(store, name, item_ids)
-    found = store.vectors(name, pids)
-    missing = [i for i, p in zip(item_ids, pids, strict=True) if p not in found]
-    if missing:
-        raise NotFoundError(
-            f"unknown item id {missing[0]!r} in {name!r}: use an id from the payload field "
-            "item_id ('train-123' or 'test-45' for Fashion-MNIST; a catalog's own ids)."
-        )
-    vectors = np.stack([found[p] for p in pids]) if pids else np.zeros((0, 0), np.float32)
-    return pids, vectors
+    """The items' point ids and stored vectors, in order."""
+    pids = point_ids(store, name, item_ids, meta)
+    if not pids:
+        return pids, np.zeros((0, 0), np.float32)
+    with _items_named(store, name, item_ids, pids):
+        return pids, stored_in_order(name, store.vectors(name, pids), pids)
+
+
+def similar_to_items(
+    store: VectorStore,
+    name: str,
+    item_ids: Sequence[str],
+    opts: QueryOptions | None = None,
+    meta: CollectionMeta | None = None,
+) -> list[list[Hit]]:
+    """The items most like each of ``item_ids``, each item left out of its own: one store
+    call, the query by point id (the point ids follow from the item ids)."""
+    opts = opts or QueryOptions()
+    meta = meta or read_meta(store, name)
+    pids = point_ids(store, name, item_ids, meta)
+    if opts.where:
+        check_against(store, name, opts.where, meta)
+    with _items_named(store, name, item_ids, pids):
+        rows = store.query_points(name, pids, opts.search())
+    return [opts.finish(hits) for hits in rows]
 
 
 def similar_to_vector(
@@ -195,27 +245,6 @@ def similar_to_vectors(
     return [opts.finish(hits) for hits in store.query(name, query, opts.search(exclude_ids))]
 
 
-def query_row(vector: np.ndarray) -> np.ndarray:
-    """One query vector as a float32 row; refused when it has no cosine similarity: a value that
-    is not a finite float32 number (the engine answers ``null`` scores), or all zeros (it answers
-    0 for any item)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-    bad = np.flatnonzero(~np.isfinite(row[0]))
-    if len(bad):
-        at = int(bad[0])
-        raise StoreError(
-            f"the vector's value at position {at} ({float(np.ravel(vector)[at])!r}) is not a "
-            "finite float32 number: send values between -3.4e38 and 3.4e38."
-        )
-    if not row.any():
-        raise StoreError(
-            "an all-zero vector has no direction, so no item is more like it than another: "
-            "send a vector with at least one non-zero value."
-        )
-    return row
-
-
 def similar_to_item(
     store: VectorStore,
     name: str,
@@ -223,11 +252,8 @@ def similar_to_item(
     opts: QueryOptions | None = None,
     meta: CollectionMeta | None = None,
 ) -> list[Hit]:
-    """The items most like ``item_id``, the item itself excluded: two store calls, its vector
-    and the search."""
-    meta = meta or read_meta(store, name)
-    pids, vectors = item_vectors(store, name, [item_id], meta)
-    return similar_to_vector(store, name, vectors[0], opts or QueryOptions(), pids, meta)
+    """The items most like ``item_id``, the item itself excluded."""
+    return similar_to_items(store, name, [item_id], opts, meta)[0]
 
 
 def recommend(
@@ -239,7 +265,8 @@ def recommend(
     opts: QueryOptions | None = None,
     meta: CollectionMeta | None = None,
 ) -> list[Hit]:
-    """Items like the liked ``positive`` ones and unlike the ``negative`` ones, examples excluded.
+    """Items like the liked ``positive`` ones and unlike the ``negative`` ones, examples excluded:
+    one store call, the recommendation by point ids.
 
     ``average_vector`` searches ``2 * mean(positive) - mean(negative)`` (Qdrant's formula);
     ``centroid`` searches the mean of the positives (a user's collection); ``best_score`` uses
@@ -251,16 +278,18 @@ def recommend(
     if strategy not in STRATEGIES:
         raise StoreError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
     meta = meta or read_meta(store, name)
-    ids, vectors = item_vectors(store, name, [*positive, *negative], meta)
-    pos, neg = vectors[: len(positive)], vectors[len(positive) :]
-    if strategy == "best_score":
-        if opts.where:
-            check_against(store, name, opts.where, meta)
-        return opts.finish(store.recommend_best_score(name, pos, neg, opts.search(ids)))
-    query = pos.mean(axis=0)
-    if strategy == "average_vector" and len(neg):
-        query = 2 * query - neg.mean(axis=0)
-    return similar_to_vector(store, name, query_row(query), opts, ids, meta)
+    items = [*positive, *negative]
+    pids = point_ids(store, name, items, meta)
+    pos, neg = pids[: len(positive)], pids[len(positive) :]
+    if opts.where:
+        check_against(store, name, opts.where, meta)
+    # centroid: the positives' mean, the disliked items only left out
+    examples = neg if strategy != "centroid" else []
+    with _items_named(store, name, items, pids):
+        hits = store.recommend_points(
+            name, pos, examples, opts.search(pids), best_score=strategy == "best_score"
+        )
+    return opts.finish(hits)
 
 
 SAMPLE_POOL = 2000

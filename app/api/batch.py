@@ -4,7 +4,6 @@ single endpoint answers it, with the store's batched query where the answers all
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 from fastapi import APIRouter, Response
@@ -17,7 +16,7 @@ from app.api.service import Served, Service
 from app.queries import resolve
 from infra.store import Hit, StoreError
 from search.options import QueryOptions
-from search.query import item_vectors, query_row, similar_to_vector, similar_to_vectors
+from search.query import query_row, similar_to_items, similar_to_vectors
 
 # Included by app/api/similar.py's router: its /v1/similar prefix and its key check.
 router = APIRouter()
@@ -29,10 +28,8 @@ def similar_batch(body: BatchQuery, args: QueryParams, service: ServiceDep) -> R
     endpoint (``/v1/similar/items/{id}`` or ``/v1/similar/vector``) gives, the same query
     options applying to all.
 
-    ``vectors`` are searched in one batched store query. ``items`` are one store query each:
-    every item is excluded from its own answer, and a batched query excludes the same ids from
-    every row, so batching them would drop each item from the others' answers too (the correct
-    answer, over the faster one). An unknown item id refuses the whole batch: a 404 naming it.
+    Either list is one batched store query; each item is left out of its own answer only. An
+    unknown item id refuses the whole batch: a 404 naming it.
     A plain ``def``: a batch runs in a worker thread, so the event loop answers others meanwhile.
     """
     with service.serving() as served:
@@ -64,14 +61,7 @@ def rows_of(vectors: Sequence[Sequence[float]]) -> np.ndarray:
 def by_items(
     service: Service, served: Served, item_ids: Sequence[str], opts: QueryOptions
 ) -> list[list[Hit]]:
-    """What :func:`search.query.similar_to_item` answers for each item: the items' vectors read
-    in one store call, then a query per item, each its own hold of the store's lock so that
-    other requests are answered between them."""
+    """What :func:`search.query.similar_to_item` answers for each item, in one store call: the
+    query by point ids, each item left out of its own answer only."""
     name, meta = served.collection, served.meta
-    pids, vectors = service.run(lambda s: item_vectors(s, name, item_ids, meta))
-    return [
-        service.run(
-            partial(similar_to_vector, name=name, vector=v, opts=opts, exclude_ids=[pid], meta=meta)
-        )
-        for pid, v in zip(pids, vectors, strict=True)
-    ]
+    return service.run(lambda s: similar_to_items(s, name, item_ids, opts, meta))

@@ -264,10 +264,65 @@ class VectorStore(Protocol):
     ) -> list[Hit]:
         """Qdrant's best-score recommendation from example vectors [P, D] and [N, D]."""
 
+    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+        """The hits of ``search`` for each stored point of ``ids`` as the query, that point
+        left out of its own hits (Qdrant's query by id); :class:`NotFoundError` when one of
+        ``ids`` is not stored."""
+
+    def recommend_points(
+        self,
+        name: str,
+        positive: Sequence[str],
+        negative: Sequence[str],
+        search: Search,
+        best_score: bool = False,
+    ) -> list[Hit]:
+        """Qdrant's recommendation from stored example points: the average-vector formula of
+        :func:`example_query`, or best-score; the examples left out of the hits."""
+
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         """Ids of up to ``limit`` points matching ``where``."""
 
     def close(self) -> None: ...
+
+
+def stored_in_order(name: str, found: dict[str, np.ndarray], ids: Sequence[str]) -> np.ndarray:
+    """The vectors ``found`` for ``ids``, stacked in order; refused when one is not stored."""
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
+    return np.stack([found[i] for i in ids])
+
+
+def example_query(positives: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """Qdrant's average-vector recommendation as one query row:
+    ``mean(positive) + (mean(positive) - mean(negative))``, the positives' mean without
+    negatives; checked as a consumer's vector is (:func:`query_row`)."""
+    query = positives.mean(axis=0)
+    if len(negatives):
+        query = 2 * query - negatives.mean(axis=0)
+    return query_row(query)
+
+
+def query_row(vector: np.ndarray) -> np.ndarray:
+    """One query vector as a float32 row; refused when it has no cosine similarity: a value that
+    is not a finite float32 number (the engine answers ``null`` scores), or all zeros (it answers
+    0 for any item)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+    bad = np.flatnonzero(~np.isfinite(row[0]))
+    if len(bad):
+        at = int(bad[0])
+        raise StoreError(
+            f"the vector's value at position {at} ({float(np.ravel(vector)[at])!r}) is not a "
+            "finite float32 number: send values between -3.4e38 and 3.4e38."
+        )
+    if not row.any():
+        raise StoreError(
+            "an all-zero vector has no direction, so no item is more like it than another: "
+            "send a vector with at least one non-zero value."
+        )
+    return row
 
 
 def check_dimension(name: str, expected: int, vectors: np.ndarray) -> None:

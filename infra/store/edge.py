@@ -25,6 +25,8 @@ from infra.store.base import (
     StoreError,
     check_dimension,
     check_dimension_of,
+    example_query,
+    stored_in_order,
     unknown_collection,
 )
 from infra.store.filters import Part, build
@@ -382,6 +384,36 @@ class EdgeStore(StoreBase):
         params = self._search_params(search)
         request = _request(search, qe.Query.RecommendBestScore(rec), flt, params)
         return self._run(name, [request])[0]
+
+    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+        # The engine queries by vector only: two in-process calls, the vectors and the search.
+        vectors = stored_in_order(name, self.vectors(name, ids), ids)
+        params = self._search_params(search)
+        requests = [
+            _request(
+                search,
+                _query(v, search),
+                edge_filter(search.where, (*search.exclude_ids, i)),
+                params,
+            )
+            for i, v in zip(ids, vectors, strict=True)
+        ]
+        return self._run(name, requests)
+
+    def recommend_points(
+        self,
+        name: str,
+        positive: Sequence[str],
+        negative: Sequence[str],
+        search: Search,
+        best_score: bool = False,
+    ) -> list[Hit]:
+        examples = [*positive, *negative]
+        vectors = stored_in_order(name, self.vectors(name, examples), examples)
+        pos, neg = vectors[: len(positive)], vectors[len(positive) :]
+        if best_score:
+            return self.recommend_best_score(name, pos, neg, search)
+        return self.query(name, example_query(pos, neg), search)[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         records, _ = self._shard(name).scroll(

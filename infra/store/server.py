@@ -25,6 +25,8 @@ from infra.store.base import (
     StoreUnavailableError,
     check_dimension,
     check_dimension_of,
+    example_query,
+    stored_in_order,
     unknown_collection,
 )
 from infra.store.filters import Part, build
@@ -79,12 +81,13 @@ def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
     ]
 
 
-def _query(vector: np.ndarray, search: Search) -> Any:
+def _query(target: list[float] | str, search: Search) -> Any:
+    """A nearest query for a vector or a stored point's id (Qdrant takes either)."""
     if search.mmr is None:
-        return vector.tolist()
+        return target
     # Qdrant's server API weighs diversity; lambda weighs relevance.
     mmr = qm.Mmr(diversity=1 - search.mmr.lambda_, candidates_limit=search.mmr.candidates)
-    return qm.NearestQuery(nearest=vector.tolist(), mmr=mmr)
+    return qm.NearestQuery(nearest=target, mmr=mmr)
 
 
 class ServerStore(StoreBase):
@@ -294,52 +297,90 @@ class ServerStore(StoreBase):
         ef = search.hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
-    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
-        check_dimension(name, self.dimension(name), vectors)
-        flt = server_filter(search.where, search.exclude_ids)
-        params = self._search_params(search)
-        requests = [
-            qm.QueryRequest(
-                query=_query(v, search),
-                filter=flt,
-                limit=search.k,
-                offset=search.offset,
-                score_threshold=search.score_threshold,
-                params=params,
-                with_payload=search.with_payload,
-                with_vector=search.with_vectors,
-            )
-            for v in vectors
-        ]
+    def _request(self, query: Any, search: Search) -> qm.QueryRequest:
+        return qm.QueryRequest(
+            query=query,
+            filter=server_filter(search.where, search.exclude_ids),
+            limit=search.k,
+            offset=search.offset,
+            score_threshold=search.score_threshold,
+            params=self._search_params(search),
+            with_payload=search.with_payload,
+            with_vector=search.with_vectors,
+        )
+
+    def _batch(self, name: str, requests: list[qm.QueryRequest]) -> list[list[Hit]]:
         responses = self._call(lambda: self._client.query_batch_points(name, requests=requests))
         return [_hits(r.points) for r in responses]
+
+    def _by_points(self, name: str, ids: Sequence[str], run: Callable[[], T]) -> T:
+        """Run a query by stored points; where the server refuses it, say which point is not
+        stored (a server answers 404, the in-process mode raises ValueError)."""
+        try:
+            return run()
+        except (StoreError, ValueError):
+            stored_in_order(name, self.vectors(name, ids), ids)
+            raise
+
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
+        check_dimension(name, self.dimension(name), vectors)
+        return self._batch(
+            name, [self._request(_query(v.tolist(), search), search) for v in vectors]
+        )
+
+    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+        # One call: Qdrant reads each point's vector itself and leaves the point out.
+        requests = [self._request(_query(i, search), search) for i in ids]
+        return self._by_points(name, ids, lambda: self._batch(name, requests))
 
     def recommend_best_score(
         self, name: str, positives: np.ndarray, negatives: np.ndarray, search: Search
     ) -> list[Hit]:
         dim = self.dimension(name)
         check_dimension(name, dim, positives)
+        return self._recommend(
+            name,
+            [v.tolist() for v in positives],
+            [v.tolist() for v in negatives.reshape(-1, dim)],
+            search,
+            qm.RecommendStrategy.BEST_SCORE,
+        )
+
+    def recommend_points(
+        self,
+        name: str,
+        positive: Sequence[str],
+        negative: Sequence[str],
+        search: Search,
+        best_score: bool = False,
+    ) -> list[Hit]:
+        if search.mmr is not None and not best_score:
+            # Qdrant diversifies nearest queries only: the formula's vector, searched with MMR
+            examples = [*positive, *negative]
+            vectors = stored_in_order(name, self.vectors(name, examples), examples)
+            query = example_query(vectors[: len(positive)], vectors[len(positive) :])
+            return self.query(name, query, search)[0]
+        strategy = (
+            qm.RecommendStrategy.BEST_SCORE if best_score else qm.RecommendStrategy.AVERAGE_VECTOR
+        )
+        return self._by_points(
+            name,
+            [*positive, *negative],
+            lambda: self._recommend(name, list(positive), list(negative), search, strategy),
+        )
+
+    def _recommend(
+        self,
+        name: str,
+        positive: list[Any],
+        negative: list[Any],
+        search: Search,
+        strategy: qm.RecommendStrategy,
+    ) -> list[Hit]:
         query = qm.RecommendQuery(
-            recommend=qm.RecommendInput(
-                positive=[v.tolist() for v in positives],
-                negative=[v.tolist() for v in negatives.reshape(-1, dim)],
-                strategy=qm.RecommendStrategy.BEST_SCORE,
-            )
+            recommend=qm.RecommendInput(positive=positive, negative=negative, strategy=strategy)
         )
-        res = self._call(
-            lambda: self._client.query_points(
-                name,
-                query=query,
-                query_filter=server_filter(search.where, search.exclude_ids),
-                limit=search.k,
-                offset=search.offset,
-                score_threshold=search.score_threshold,
-                search_params=self._search_params(search),
-                with_payload=search.with_payload,
-                with_vectors=search.with_vectors,
-            )
-        )
-        return _hits(res.points)
+        return self._batch(name, [self._request(query, search)])[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         self.dimension(name)

@@ -33,6 +33,8 @@ _NAME_FIRST = frozenset(
         "payloads",
         "query",
         "recommend_best_score",
+        "query_points",
+        "recommend_points",
         "find_ids",
     }
 )

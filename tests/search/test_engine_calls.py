@@ -1,6 +1,7 @@
-"""One engine call where one will do: a query by item takes its vector by the point id its item
-id makes, then searches (two store calls, not four); older records without a dataset fall back
-to looking the item up; the filter is checked once per distinct filter."""
+"""One engine call where one will do: a query by item or by examples is one store call by the
+point ids the item ids make (not a lookup, a read and a search), and answers what the same
+search by the stored vectors answers; older records without a dataset fall back to looking the
+items up; the filter is checked once per distinct filter."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from model.metrics import l2_normalise
 from search import query as queries
 from search.metadata import read_meta, write_meta
 from search.options import QueryOptions
-from search.query import ByExamples, ByItem, ask
+from search.query import STRATEGIES, ByExamples, ByItem, ask
 
 N, DIM = 40, 6
 
@@ -50,17 +51,44 @@ def items(store: VectorStore) -> VectorStore:
     return store
 
 
-def test_by_item_is_two_store_calls(items: VectorStore) -> None:
+def test_by_item_and_by_examples_are_one_store_call(items: VectorStore) -> None:
     meta = read_meta(items, "items")
     counting = Counting(items)
     hits = ask(counting, "items", ByItem("train-3"), QueryOptions(k=5), meta)  # type: ignore[arg-type]
-    assert counting.calls == ["vectors", "query"]
+    assert counting.calls == ["query_points"]
     assert len(hits) == 5 and "train-3" not in {h.payload["item_id"] for h in hits}
-    counting.calls.clear()
-    ask(
-        counting, "items", ByExamples(("train-1", "train-2"), ("train-9",)), QueryOptions(k=3), meta
-    )  # type: ignore[arg-type]
-    assert counting.calls == ["vectors", "query"]
+    for strategy in STRATEGIES:
+        counting.calls.clear()
+        examples = ByExamples(("train-1", "train-2"), ("train-9",), strategy)
+        ask(counting, "items", examples, QueryOptions(k=3), meta)  # type: ignore[arg-type]
+        assert counting.calls == ["recommend_points"], strategy
+
+
+def _by_vector(store: VectorStore, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    search = QueryOptions(k=k).search(ids)
+    return [h.id for h in store.query("items", query.reshape(1, -1), search)[0]]
+
+
+def test_the_calls_by_point_answer_as_the_vectors_do(items: VectorStore) -> None:
+    pids = [point_id("toy", "train", i) for i in range(N)]
+    vectors = items.vectors("items", pids)
+    rows = items.query_points("items", pids[:4], QueryOptions(k=6).search())
+    for pid, row in zip(pids[:4], rows, strict=True):
+        assert [h.id for h in row] == _by_vector(items, [pid], vectors[pid], 6)
+    pos, neg = pids[1:3], pids[9:10]
+    liked = np.mean([vectors[p] for p in pos], axis=0)
+    query = 2 * liked - vectors[neg[0]]
+    got = items.recommend_points("items", pos, neg, QueryOptions(k=6).search(pos + neg))
+    assert [h.id for h in got] == _by_vector(items, pos + neg, query, 6)
+    assert not {h.id for h in got} & {*pos, *neg}
+
+
+def test_a_missing_point_is_not_found(items: VectorStore) -> None:
+    gone = point_id("toy", "train", N + 1)
+    with pytest.raises(NotFoundError):
+        items.query_points("items", [gone], QueryOptions().search())
+    with pytest.raises(NotFoundError):
+        items.recommend_points("items", [gone], [], QueryOptions().search())
 
 
 def test_an_older_record_falls_back_to_the_lookup(items: VectorStore) -> None:
