@@ -34,7 +34,8 @@ ROTATE = """
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("GET", "/v1/similar/items/test-" .. (counter % {items}) .. "?k=10")
+  local item = string.format("{fmt}", counter % {items})
+  return wrk.format("GET", "/v1/similar/items/" .. item .. "?k=10")
 end
 """
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -161,7 +162,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with api_running(args.port) as url, tempfile.TemporaryDirectory() as tmp:
         rotate = Path(tmp) / "rotate.lua"
-        rotate.write_text(ROTATE.format(items=ITEMS))
+        rotate.write_text(ROTATE.format(fmt="test-%d", items=ITEMS))
         for c in (1, 4, 16):
             got = wrk(url, rotate, c, args.seconds)
             rows.append({"query": "similar by item, HTTP", "concurrency": c, **got})

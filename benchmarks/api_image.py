@@ -5,7 +5,9 @@ It writes a sample catalog (Fashion-MNIST product shots, RGB PNGs, 256 px) to a 
 runs the pipeline on it with ResNet-18 at 224 px (random init: ImageNet weights cannot be
 downloaded here, and the cost does not depend on the weights), then times, one image at a time:
 the bare forward pass (a preprocessed tensor through the model), the whole in-process query
-(decode, preprocess, forward, search), and the HTTP endpoint under wrk at concurrency 1.
+(decode, preprocess, forward, search), and the HTTP endpoint under wrk at concurrency 1. Then,
+with one worker per core, item queries at concurrency 16 alone and while photos are uploaded
+beside them at a tenth of their rate: the photos must not stall the rest.
 `python -m benchmarks.api_image [-n 300]`.
 """
 
@@ -21,8 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.api import api_running, image_script, wrk
+from benchmarks.api import ROTATE, api_running, image_script, wrk
 from benchmarks.common import write
+from benchmarks.serving import item_queries_beside_photos
+
+COLS = ["query", "p50_ms", "p99_ms", "requests_per_s", "failed"]
 
 
 def timed(fn: Callable[[], object], runs: int) -> dict[str, float]:
@@ -63,6 +68,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="in-process timings")
     parser.add_argument("--seconds", type=int, default=10, help="the wrk run")
     parser.add_argument("--port", type=int, default=8096)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
@@ -92,6 +98,13 @@ def main() -> None:
         with api_running(args.port, env) as url:
             script = image_script(Path(tmp), photo)
             http = wrk(f"{url}/v1/similar/image?k=10", script, 1, args.seconds)
+        rotate = Path(tmp) / "rotate.lua"
+        rotate.write_text(ROTATE.format(fmt="sku-%05d", items=args.n))
+        with api_running(args.port, env, ["--workers", str(args.workers)]) as url:
+            alone = wrk(url, rotate, 16, args.seconds)
+            mixed = item_queries_beside_photos(
+                url, rotate, args.seconds, alone["requests_per_s"], photo
+            )
     rows = [
         {"query": "bare forward pass of one image (ResNet-18, 224 px)", **bare},
         {"query": "similar to image in-process (decode, preprocess, forward, search)", **query},
@@ -101,7 +114,13 @@ def main() -> None:
             "p99_ms": http["p99_ms"],
         },
     ]
+    for what, got in (("alone", alone), ("with photos beside at 1/10 of their rate", mixed)):
+        rows.append({"query": f"similar by item, HTTP c=16, {args.workers} workers, {what}"})
+        rows[-1] |= {"p50_ms": got["p50_ms"], "p99_ms": got["p99_ms"]}
+        rows[-1] |= {"requests_per_s": got["requests_per_s"], "failed": got["failed"]}
+    rows = [{c: r.get(c, "-") for c in COLS} for r in rows]
     extra = {"items": args.n, "requests": http["requests"], "failed": http["failed"]}
+    extra |= {"item_p99_with_photos_vs_alone": mixed["p99_ms"] / alone["p99_ms"]}
     print(write("api_image", rows, extra).read_text())
 
 

@@ -22,10 +22,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from benchmarks.api import ITEMS, ROTATE, api_running, item_png, wrk
 from benchmarks.common import write
@@ -33,6 +35,7 @@ from benchmarks.common import write
 RUNS = 3000
 COLS = ["what", "workers", "concurrency", "p50_ms", "p99_ms", "requests_per_s", "queries_per_s"]
 COLS += ["failed"]
+IDS = [f"test-{i}" for i in range(ITEMS)]
 
 
 def _summary(times: list[float]) -> dict[str, float]:
@@ -44,24 +47,36 @@ def _summary(times: list[float]) -> dict[str, float]:
     }
 
 
+Timed = list[tuple[str, Callable[[int], object]]]
+
+
+def _alternate(pair: Timed, runs: int) -> dict[str, dict[str, float]]:
+    """Each of ``pair`` timed query by query in a rotating order, each on an item of its own (a
+    repeated item would find the caches warm for whichever asks second)."""
+    times: dict[str, list[float]] = {what: [] for what, _ in pair}
+    for i in range(runs):
+        for n, (what, fn) in enumerate(pair[i % 2 :] + pair[: i % 2]):
+            j = (2 * i + n * 4999) % ITEMS
+            start = time.perf_counter()
+            fn(j)
+            times[what].append(time.perf_counter() - start)
+    return {what: _summary(t) for what, t in times.items()}
+
+
 def in_process(runs: int) -> dict[str, dict[str, float]]:
-    """The bare engine and Lookalike's query path on one store, alternating query by query in
-    a rotating order, each on an item of its own (a repeated item would find the caches warm
-    for whichever asks second)."""
+    """The bare engine and Lookalike's query path on the served embedded collection."""
     import qdrant_edge as qe
 
     from infra.settings import Settings
     from infra.store import open_store
     from search.metadata import read_meta
-    from search.options import QueryOptions
-    from search.query import ByItem, ask, item_vectors
+    from search.query import point_ids
 
     settings = Settings()
     with open_store(settings.store, read_only=True) as store:
         name = store.resolve(settings.served_alias)
         meta = read_meta(store, name)
-        ids = [f"test-{i}" for i in range(ITEMS)]
-        pids, _ = item_vectors(store, name, ids, meta)
+        pids = point_ids(store, name, IDS, meta)
         shard = store._shard(name)  # type: ignore[attr-defined]  # the engine object itself
         params = qe.SearchParams(hnsw_ef=store.index.hnsw_ef)  # type: ignore[attr-defined]
 
@@ -79,20 +94,48 @@ def in_process(runs: int) -> dict[str, dict[str, float]]:
             for p in shard.query(request):
                 p.id, p.score, p.payload  # noqa: B018 - read, as a consumer would
 
-        opts = QueryOptions(k=10)
+        return _alternate([("engine", bare), ("lookalike", _ours(store, name))], runs)
 
-        def ours(j: int) -> None:
-            ask(store, name, ByItem(ids[j]), opts, meta)
 
-        pair = [("engine", bare), ("lookalike", ours)]
-        times: dict[str, list[float]] = {"engine": [], "lookalike": []}
-        for i in range(runs):
-            for n, (what, fn) in enumerate(pair[i % 2 :] + pair[: i % 2]):
-                j = (2 * i + n * 4999) % ITEMS
-                start = time.perf_counter()
-                fn(j)
-                times[what].append(time.perf_counter() - start)
-        return {what: _summary(t) for what, t in times.items()}
+def _ours(store: Any, name: str) -> Callable[[int], object]:
+    from search.metadata import read_meta
+    from search.options import QueryOptions
+    from search.query import ByItem, ask
+
+    meta, opts = read_meta(store, name), QueryOptions(k=10)
+    return lambda j: ask(store, name, ByItem(IDS[j]), opts, meta)
+
+
+def in_process_server(runs: int) -> dict[str, dict[str, float]]:
+    """The same on the server backend's code path: qdrant-client's ``:memory:`` mode holding
+    the served collection's test items (its engine is an exact scan in Python, so the ratio
+    is kinder than a server's would be; the extra milliseconds are the figure to read)."""
+    from infra.settings import Settings
+    from infra.store import PointBatch, open_store
+    from infra.store.base import CollectionSpec
+    from infra.store.server import ServerConfig, ServerStore
+    from search.metadata import read_meta
+    from search.query import point_ids
+
+    settings = Settings()
+    server = ServerStore(ServerConfig(":memory:"))
+    with open_store(settings.store, read_only=True) as store:
+        name = store.resolve(settings.served_alias)
+        pids = point_ids(store, name, IDS, read_meta(store, name))
+        vectors, payloads = store.vectors(name, pids), store.payloads(name, pids)
+        server.ensure_collection(CollectionSpec(name, store.dimension(name)))
+        rows = np.stack([vectors[p] for p in pids])
+        server.upsert(name, PointBatch(pids, rows, [payloads[p] for p in pids]))
+        server.finalize(name)
+        server.set_metadata(name, store.metadata(name))
+    client = server.client
+
+    def bare(j: int) -> None:
+        for p in client.query_points(name, query=pids[j], limit=10, with_payload=True).points:
+            p.id, p.score, p.payload  # noqa: B018 - read, as a consumer would
+
+    with server:
+        return _alternate([("engine", bare), ("lookalike", _ours(server, name))], runs)
 
 
 def two_processes(runs: int) -> list[dict[str, float]]:
@@ -110,9 +153,9 @@ def two_processes(runs: int) -> list[dict[str, float]]:
     return [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
 
 
-def photos_beside(url: str, rate: float, stop: threading.Event) -> int:
-    """Upload a photo ``rate`` times a second until ``stop``; how many were answered 200."""
-    png, ok = item_png(), 0
+def photos_beside(url: str, rate: float, stop: threading.Event, png: bytes) -> int:
+    """Upload ``png`` ``rate`` times a second until ``stop``; how many were answered 200."""
+    ok = 0
     with httpx.Client(timeout=60) as client:
         while not stop.is_set():
             start = time.monotonic()
@@ -120,6 +163,21 @@ def photos_beside(url: str, rate: float, stop: threading.Event) -> int:
             ok += r.status_code == 200
             stop.wait(max(0.0, 1 / rate - (time.monotonic() - start)))
     return ok
+
+
+def item_queries_beside_photos(
+    url: str, rotate: Path, seconds: int, alone_rps: float, png: bytes
+) -> dict[str, Any]:
+    """wrk's item queries at concurrency 16 while ``png`` is uploaded at a tenth of the rate
+    the item queries reached alone."""
+    stop = threading.Event()
+    side = threading.Thread(target=photos_beside, args=(url, alone_rps / 10, stop, png))
+    side.start()
+    try:
+        return wrk(url, rotate, 16, seconds)
+    finally:
+        stop.set()
+        side.join(60)
 
 
 def main() -> None:
@@ -131,6 +189,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("this benchmark drives the load with wrk: apt-get install wrk")
     rows: list[dict[str, Any]] = []
+    png = item_png()
     blank = {"requests_per_s": "-", "failed": "-"}
     alone = in_process(RUNS)
     for what, got in alone.items():
@@ -140,9 +199,14 @@ def main() -> None:
         rows.append({"what": f"bare engine, process {n} of 2", "workers": 2, "concurrency": 1})
         rows[-1] |= {**got, **blank}
     own = alone["lookalike"]["p50_ms"] / alone["engine"]["p50_ms"] - 1
+    server = in_process_server(RUNS // 3)
+    for what, got in server.items():
+        label = "qdrant-client :memory:" if what == "engine" else "Lookalike's query, :memory:"
+        rows.append({"what": label, "workers": 1, "concurrency": 1, **got, **blank})
+    own_server = server["lookalike"]["p50_ms"] / server["engine"]["p50_ms"] - 1
     with tempfile.TemporaryDirectory() as tmp:
         rotate = Path(tmp) / "rotate.lua"
-        rotate.write_text(ROTATE.format(items=ITEMS))
+        rotate.write_text(ROTATE.format(fmt="test-%d", items=ITEMS))
         plain = Path(tmp) / "plain.lua"
         plain.write_text("")
         for workers in (1, args.workers):
@@ -156,20 +220,15 @@ def main() -> None:
                 rows[-1] |= {"concurrency": 16, **got}
                 if workers == args.workers:
                     alone_rps = float(rows[-2]["requests_per_s"])
-                    stop = threading.Event()
-                    side = threading.Thread(
-                        target=photos_beside, args=(url, alone_rps / 10, stop), daemon=True
-                    )
-                    side.start()
-                    got = wrk(url, rotate, 16, args.seconds)
-                    stop.set()
-                    side.join(60)
+                    got = item_queries_beside_photos(url, rotate, args.seconds, alone_rps, png)
                     rows.append({"what": "similar by item, photos beside at 1/10", **got})
                     rows[-1] |= {"workers": workers, "concurrency": 16}
     rows = [{c: r.get(c, "-") for c in COLS} for r in rows]  # one column order
     extra = {"seconds": args.seconds, "lookalike_own_cost_vs_engine": own}
+    extra |= {"lookalike_own_cost_vs_memory_mode": own_server}
     print(write("serving", rows, extra).read_text())
     print(f"Lookalike's own cost per in-process query: {own:.1%} of the bare engine's p50")
+    print(f"on the server code path (:memory:): {own_server:.1%}")
 
 
 if __name__ == "__main__":

@@ -98,27 +98,31 @@ def test_the_openapi_declares_the_batch_and_the_photo_queue(api: Api) -> None:
     assert 503 in image
 
 
-def test_vectors_are_one_store_query_and_items_one_each(tmp_path: Path) -> None:
-    """Vectors share one batched query; items cannot (each is excluded from its own answer
-    alone, and a batched query's exclusions apply to every row), so each is its own."""
+def test_vectors_and_items_are_one_store_query_each(tmp_path: Path) -> None:
+    """Vectors share one batched query, items one batched query by point id (each item left
+    out of its own answer only: the congruence tests check the answers)."""
     app = create_app(served_collection(tmp_path))
     with running(app) as url:
         store = app.state.service.queries.store
-        asked: list[tuple[int, Search]] = []
-        real = store.query
+        asked: list[tuple[str, int, Search]] = []
+        by_vector, by_point = store.query, store.query_points
 
         def query(name: str, vectors: np.ndarray, search: Search) -> Any:
-            asked.append((len(vectors), search))
-            return real(name, vectors, search)
+            asked.append(("vectors", len(vectors), search))
+            return by_vector(name, vectors, search)
 
-        store.query = query
+        def query_points(name: str, ids: list[str], search: Search) -> Any:
+            asked.append(("points", len(ids), search))
+            return by_point(name, ids, search)
+
+        store.query, store.query_points = query, query_points
         vectors = np.random.default_rng(2).standard_normal((5, 8)).tolist()
         r = httpx.post(url + "/v1/similar/batch", json={"vectors": vectors}, timeout=30)
         assert r.status_code == 200 and len(r.json()["answers"]) == 5, r.text
-        assert [n for n, _ in asked] == [5] and asked[0][1].exclude_ids == ()
+        assert [(k, n) for k, n, _ in asked] == [("vectors", 5)]
+        assert asked[0][2].exclude_ids == ()
         asked.clear()
         items = ["train-1", "train-2", "train-3"]
         r = httpx.post(url + "/v1/similar/batch", json={"items": items}, timeout=30)
         assert r.status_code == 200 and len(r.json()["answers"]) == 3, r.text
-        assert [n for n, _ in asked] == [1, 1, 1]
-        assert [len(search.exclude_ids) for _, search in asked] == [1, 1, 1]
+        assert [(k, n) for k, n, _ in asked] == [("points", 3)]
