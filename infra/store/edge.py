@@ -18,6 +18,7 @@ from infra.store.base import (
     Condition,
     Hit,
     IndexParams,
+    NotFoundError,
     PointBatch,
     Search,
     StoreBase,
@@ -29,7 +30,7 @@ from infra.store.base import (
     stored_in_order,
     unknown_collection,
 )
-from infra.store.filters import Part, build
+from infra.store.filters import Part, parts
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
@@ -50,14 +51,27 @@ def _edge_part(p: Part) -> Any:
 
 
 def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
-    return _filter(tuple(where), tuple(exclude_ids))
+    must, must_not = _parts(tuple(where), tuple(exclude_ids))
+    if not must and not must_not:
+        return None
+    return qe.Filter(must=must or None, must_not=must_not or None)
 
 
 @functools.lru_cache(maxsize=256)
-def _filter(where: tuple[Condition, ...], exclude_ids: tuple[str, ...]) -> qe.Filter | None:
+def _parts(
+    where: tuple[Condition, ...], exclude_ids: tuple[str, ...]
+) -> tuple[list[Any], list[Any]]:
     # Remembered: consumers repeat a few filters, and building one costs a tenth of a
     # filtered query on 100,000 points (benchmarks.scale).
-    return build(where, exclude_ids, _edge_part, lambda m, n: qe.Filter(must=m, must_not=n))
+    must, must_not = parts(where, exclude_ids)
+    return [_edge_part(p) for p in must], [_edge_part(p) for p in must_not]
+
+
+def _excluding(search: Search, point: str) -> qe.Filter:
+    """The search's filter with ``point`` left out too: the shared part remembered, the point
+    added per query (a filter cached per point would push the shared ones out)."""
+    must, must_not = _parts(tuple(search.where), tuple(search.exclude_ids))
+    return qe.Filter(must=must or None, must_not=[*must_not, qe.HasIdCondition({point})])
 
 
 def _request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> qe.QueryRequest:
@@ -73,10 +87,11 @@ def _request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> 
     )
 
 
-def _query(vector: np.ndarray, search: Search) -> Any:
+def _query(vector: np.ndarray | list[float], search: Search) -> Any:
+    values = vector.tolist() if isinstance(vector, np.ndarray) else vector
     if search.mmr is None:
-        return qe.Query.Nearest(vector.tolist())
-    return qe.Mmr(vector.tolist(), search.mmr.lambda_, search.mmr.candidates)
+        return qe.Query.Nearest(values)
+    return qe.Mmr(values, search.mmr.lambda_, search.mmr.candidates)
 
 
 def _hit(p: Any) -> Hit:
@@ -386,17 +401,16 @@ class EdgeStore(StoreBase):
         return self._run(name, [request])[0]
 
     def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
-        # The engine queries by vector only: two in-process calls, the vectors and the search.
-        vectors = stored_in_order(name, self.vectors(name, ids), ids)
+        # The engine queries by vector only: two in-process calls, the vectors and the search,
+        # the vectors passed on as the engine's own lists.
+        records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
+        found: dict[str, Any] = {str(r.id): r.vector for r in records}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
         params = self._search_params(search)
         requests = [
-            _request(
-                search,
-                _query(v, search),
-                edge_filter(search.where, (*search.exclude_ids, i)),
-                params,
-            )
-            for i, v in zip(ids, vectors, strict=True)
+            _request(search, _query(found[i], search), _excluding(search, i), params) for i in ids
         ]
         return self._run(name, requests)
 
