@@ -11,13 +11,19 @@ Each size runs in a process of its own (so its peak resident memory is its own) 
 through Lookalike's store code as the index flow drives it (`EdgeStore` held open: create,
 upsert in the flow's requests, a flush per shard, finalize = flush and build HNSW). It reports
 upsert points/s with its user and system CPU and the bytes written per point, the HNSW build
-time, disk size and peak RSS; then, one query at a time, p50/p99 and recall@10, unfiltered and
-filtered by one label (10% of the points), for each search beam asked, of Lookalike's store, of
+time, segments, disk size and peak RSS; then, one query at a time, p50/p99 and recall@10,
+unfiltered and under each filter of :func:`benchmarks.scale_queries.filters` (one label, the
+query's own label, one label and one season, a price band), for each search beam asked, of
+Lookalike's store, of
 the engine called directly (what Lookalike's own code costs), with quantization ignored (what
 int8 costs in recall), of hnswlib on the same vectors, and of an exact torch scan, all in the
 same process.
 
-`python -m benchmarks.scale [--sizes 100000 300000 1000000] [--quantization] [--ef 128 512]`.
+``--settings before now`` builds each size twice, with the store's settings before filtered
+recall was fixed (only the engine asked, as the store asked it then) and as they are.
+
+`python -m benchmarks.scale [--sizes 100000 300000 1000000] [--quantization] [--ef 128 512]
+[--settings before now] [--no-hnswlib]`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import numpy as np
 
 from benchmarks.common import full_speed_blas, write
 from benchmarks.memory import PeakAnonymous, cpu_seconds, peak_rss_mb, written_mb
-from benchmarks.scale_queries import Queries, hnswlib_index
+from benchmarks.scale_queries import Queries, filters, hnswlib_index
 from infra.settings import IndexSettings
 from infra.store.base import CollectionSpec, IndexParams, PointBatch
 from infra.store.edge import EdgeStore
@@ -68,6 +74,25 @@ def mixture(n: int, dim: int, centres: int, seed: int) -> tuple[np.ndarray, np.n
     return np.concatenate([v for _, v, _ in parts]), np.concatenate([lab for _, _, lab in parts])
 
 
+def attributes(start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's season (one of 10) and price (uniform in 0-100), unrelated to its centre."""
+    rng = np.random.default_rng([7, start])
+    return rng.integers(10, size=n), rng.uniform(0, 100, n)
+
+
+def all_attributes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    parts = [attributes(s, min(BLOCK, n - s)) for s in range(0, n, BLOCK)]
+    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+
+
+# The store as it was before filtered recall was fixed, and as it is: the old one gave a float
+# field no payload index and sent filters of more than 1,000 KB of vectors to the graph.
+SETTINGS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "before": ({"full_scan_threshold_kb": 1000}, ()),
+    "now": ({}, ("price",)),
+}
+
+
 def point_ids(start: int, stop: int) -> list[str]:
     return [f"00000000-0000-5000-8000-{i:012d}" for i in range(start, stop)]
 
@@ -90,7 +115,12 @@ class Spent:
 
 
 def build(
-    store: EdgeStore, n: int, dim: int, centres: int, finalize: bool = True
+    store: EdgeStore,
+    n: int,
+    dim: int,
+    centres: int,
+    finalize: bool = True,
+    float_fields: tuple[str, ...] = ("price",),
 ) -> dict[str, Any]:
     """Create, upsert and (unless told not to) finalize the collection ``scale`` as the index
     flow writes one: in requests of ``upsert_batch_size`` points and a flush after each
@@ -98,13 +128,18 @@ def build(
     store's calls are timed: making the synthetic points is not indexing."""
     flow = IndexSettings()
     batch = flow.upsert_batch_size
-    spec = CollectionSpec("scale", dim, keyword_fields=(), integer_fields=("label",))
+    spec = CollectionSpec("scale", dim, (), ("label", "season"), float_fields)
     upsert, unflushed = Spent(), 0
     with PeakAnonymous() as anonymous:
         store.ensure_collection(spec)
         written = written_mb()
         for s, vectors, labels in blocks(n, dim, centres, seed=1):
-            ids, payloads = point_ids(s, s + len(vectors)), [{"label": int(x)} for x in labels]
+            seasons, prices = attributes(s, len(vectors))
+            ids = point_ids(s, s + len(vectors))
+            payloads = [
+                {"label": int(a), "season": int(b), "price": float(c)}
+                for a, b, c in zip(labels, seasons, prices, strict=True)
+            ]
             with upsert:
                 for b in range(0, len(ids), batch):
                     part = slice(b, b + batch)
@@ -129,6 +164,7 @@ def build(
         "upsert_system_s": upsert.system,
         "upsert_kb_written_per_point": written * 1024 / n,
         "hnsw_build_s": build_s,
+        "segments": store._shard("scale").info().segments_count,
         "disk_mb": disk / 2**20,
         "build_peak_anon_mb": anonymous.peak_mb,
         "build_peak_rss_mb": peak_rss_mb(),  # before this process makes anything else
@@ -143,25 +179,40 @@ def one_size(
     quantization: bool,
     efs: tuple[int | None, ...] = (None,),
     hnswlib: bool = True,
+    settings: tuple[str, ...] = ("now",),
 ) -> dict[str, Any]:
-    """Build and query one collection of ``n`` points: ``{"build": row, "queries": rows}``."""
-    root = Path(tempfile.mkdtemp(prefix="lookalike-scale-"))
-    params = IndexParams(quantization=quantization)
-    try:
-        store = EdgeStore(root, params, keep_open=True)  # as the index flow holds it
-        row = build(store, n, dim, centres)
-        vectors, labels = mixture(n, dim, centres, seed=1)
-        q, _ = mixture(queries, dim, centres, seed=2)
-        other = None
-        if hnswlib:
-            other, row["hnswlib_build_s"] = hnswlib_index(vectors, params)
-        bench = Queries(store, "scale", vectors, labels, q, other)
-        rows = [{"points": n} | r for r in bench.run(efs, (None, 3))]
-        store.release()
-        row["peak_rss_mb"] = peak_rss_mb()
-        return {"build": row, "queries": rows}
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    """Build and query one collection of ``n`` points under each of ``settings`` in turn:
+    ``{"build": rows, "queries": rows}``. Under "before" only the engine is asked (what the
+    store asked of it then); hnswlib once, beside the last."""
+    vectors, labels = mixture(n, dim, centres, seed=1)
+    seasons, prices = all_attributes(n)
+    q, own = mixture(queries, dim, centres, seed=2)
+    asked = filters(labels, seasons, prices, own)
+    builds: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for name in settings:
+        overrides, float_fields = SETTINGS[name]
+        root = Path(tempfile.mkdtemp(prefix="lookalike-scale-"))
+        params = IndexParams(quantization=quantization, **overrides)
+        try:
+            store = EdgeStore(root, params, keep_open=True)  # as the index flow holds it
+            row = {"settings": name} | build(store, n, dim, centres, float_fields=float_fields)
+            other = None
+            if hnswlib and name == settings[-1]:
+                other, row["hnswlib_build_s"] = hnswlib_index(vectors, params)
+            engines = ["qdrant-edge"] if name == "before" else ENGINES
+            bench = Queries(store, "scale", vectors, q, other, engines)
+            found = bench.run(efs, asked)
+            rows += [{"points": n, "settings": name} | r for r in found]
+            store.release()
+            row["peak_rss_mb"] = peak_rss_mb()
+            builds.append(row)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return {"build": builds, "queries": rows}
+
+
+ENGINES = ("lookalike", "qdrant-edge", "qdrant-edge float", "hnswlib", "exact torch")
 
 
 def main() -> None:
@@ -175,21 +226,29 @@ def main() -> None:
         "--ef", type=int, nargs="+", default=[None], help="search beams (default: the store's)"
     )
     parser.add_argument("--no-hnswlib", action="store_true", help="leave hnswlib out")
+    parser.add_argument(
+        "--settings", nargs="+", default=["now"], choices=sorted(SETTINGS), help="store settings"
+    )
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     common = (args.dim, args.centres, args.queries, args.quantization, tuple(args.ef))
     if args.one is not None:  # the child process of one size
-        print(json.dumps(one_size(args.one, *common, hnswlib=not args.no_hnswlib)))
+        result = one_size(
+            args.one, *common, hnswlib=not args.no_hnswlib, settings=tuple(args.settings)
+        )
+        print(json.dumps(result))
         return
     builds, queries = [], []
     for n in args.sizes:
         cmd = [sys.executable, "-m", "benchmarks.scale", "--one", str(n), *sys.argv[1:]]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         result = json.loads(out.strip().splitlines()[-1])
-        builds.append(result["build"])
+        builds += result["build"]
         queries += result["queries"]
         print(json.dumps(result), flush=True)
     name = "scale-int8" if args.quantization else "scale"
+    if args.settings != ["now"]:
+        name += "-" + "-".join(args.settings)
     extra = {"dim": args.dim, "centres": args.centres, "queries": args.queries, "ef": args.ef}
     print(write(name, builds, extra).read_text())
     print(write(f"{name}-queries", queries, extra).read_text())

@@ -23,11 +23,12 @@ def plot(
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     first_ef = next((r["ef"] for r in queries if r["ef"] is not None), None)
     lines: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    builds = [b for b in builds if b.get("settings", "now") == "now"]
     for r in queries:
-        if r["ef"] in (first_ef, None):
+        if r.get("settings", "now") == "now" and r["ef"] in (first_ef, None):
             lines.setdefault((r["engine"], r["filter"]), []).append((r["points"], r["p50_ms"]))
     for (engine, where), points in sorted(lines.items()):
-        style = "--" if where == "one label" else "-"
+        style = "-" if where == "none" else "--"
         left.plot(
             *zip(*sorted(points), strict=True), style, marker="o", label=f"{engine}, filter {where}"
         )

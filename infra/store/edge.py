@@ -28,6 +28,7 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
+    unindexed,
     unknown_collection,
 )
 from infra.store.filters import Part, parts
@@ -35,6 +36,11 @@ from infra.store.filters import Part, parts
 _META = "collection.json"
 _ALIASES = "aliases.json"
 _LOCK = "open.lock"  # held by the one store that has the collection open
+_SCHEMAS = {
+    "keyword": qe.PayloadSchemaType.Keyword,
+    "integer": qe.PayloadSchemaType.Integer,
+    "float": qe.PayloadSchemaType.Float,
+}
 
 
 def _edge_match(values: tuple[Any, ...]) -> Any:
@@ -136,6 +142,7 @@ class EdgeStore(StoreBase):
         self._locks: dict[str, IO[str]] = {}
         self._json: dict[Path, tuple[int, Any]] = {}
         self._dims: dict[str, int] = {}
+        self._indexed: dict[str, frozenset[str]] = {}
 
     def _read_json(self, path: Path) -> Any:
         """Parse a small JSON file, re-reading only when it changed (queries check it each time)."""
@@ -225,12 +232,20 @@ class EdgeStore(StoreBase):
         return self._shards[collection]
 
     def _close(self, collection: str) -> None:
+        self._indexed.pop(collection, None)
         shard = self._shards.pop(collection, None)
         if shard is not None:
             shard.close()
         lock = self._locks.pop(collection, None)
         if lock is not None:
             lock.close()
+
+    def indexed_fields(self, name: str) -> frozenset[str]:
+        collection = self.resolve(name)
+        if collection not in self._indexed:  # a written collection's indexes never change
+            schema = self._shard(collection).info().payload_schema
+            self._indexed[collection] = frozenset(schema)
+        return self._indexed[collection]
 
     def dimension(self, name: str) -> int:
         collection = self.resolve(name)
@@ -249,7 +264,7 @@ class EdgeStore(StoreBase):
         hnsw = qe.HnswIndexConfig(
             m=self.index.m,
             ef_construct=self.index.ef_construct,
-            full_scan_threshold=self.index.full_scan_threshold_kb,
+            full_scan_threshold=self.index.scan_threshold_kb,
             payload_m=self.index.payload_m,
         )
         # Payload kept in RAM: hits carry their payload, and reading it cold costs ~1 ms a query.
@@ -289,10 +304,8 @@ class EdgeStore(StoreBase):
         except Exception:
             self._close(spec.name)
             raise
-        for key in spec.keyword_fields:
-            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
-        for key in spec.integer_fields:
-            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Integer))
+        for key, kind in spec.indexes():
+            shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMAS[kind]))
         shard.flush()
         self._shards[spec.name] = shard
         meta = {"dim": spec.dim, "distance": "cosine", "metadata": spec.metadata}
@@ -368,22 +381,23 @@ class EdgeStore(StoreBase):
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
         return [[_hit(p) for p in r] for r in results]
 
-    def _search_params(self, search: Search) -> qe.SearchParams:
-        """How every search walks the collection: an exact scan or the request's (else the
-        store's) beam, and on a quantized collection the int8 candidates rescored with the
-        float vectors."""
-        ef = None if search.exact else search.hnsw_ef or self.index.hnsw_ef
+    def _search_params(self, name: str, search: Search) -> qe.SearchParams:
+        """How every search walks the collection: an exact scan (asked, or a filter on a field
+        without a payload index) or the request's (else the store's) beam, and on a quantized
+        collection the int8 candidates rescored with the float vectors."""
+        exact = search.exact or bool(unindexed(search.where, self.indexed_fields(name)))
+        ef = None if exact else search.hnsw_ef or self.index.hnsw_ef
         rescore = (
             qe.QuantizationSearchParams(rescore=True, oversampling=self.index.oversampling)
             if self.index.quantization
             else None
         )
-        return qe.SearchParams(exact=search.exact, hnsw_ef=ef, quantization=rescore)
+        return qe.SearchParams(exact=exact, hnsw_ef=ef, quantization=rescore)
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(search.where, search.exclude_ids)
-        params = self._search_params(search)
+        params = self._search_params(name, search)
         requests = [_request(search, _query(v, search), flt, params) for v in vectors]
         return self._run(name, requests)
 
@@ -396,7 +410,7 @@ class EdgeStore(StoreBase):
             [v.tolist() for v in positives], [v.tolist() for v in negatives.reshape(-1, dim)]
         )
         flt = edge_filter(search.where, search.exclude_ids)
-        params = self._search_params(search)
+        params = self._search_params(name, search)
         request = _request(search, qe.Query.RecommendBestScore(rec), flt, params)
         return self._run(name, [request])[0]
 
@@ -408,7 +422,7 @@ class EdgeStore(StoreBase):
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
-        params = self._search_params(search)
+        params = self._search_params(name, search)
         requests = [
             _request(search, _query(found[i], search), _excluding(search, i), params) for i in ids
         ]

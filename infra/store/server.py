@@ -27,12 +27,18 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
+    unindexed,
     unknown_collection,
 )
 from infra.store.filters import Part, build
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_SCHEMAS = {
+    "keyword": qm.PayloadSchemaType.KEYWORD,
+    "integer": qm.PayloadSchemaType.INTEGER,
+    "float": qm.PayloadSchemaType.FLOAT,
+}
 
 
 def _server_match(values: tuple[Any, ...]) -> qm.Match:
@@ -110,6 +116,9 @@ class ServerStore(StoreBase):
                 prefer_grpc=config.prefer_grpc,
             )
         self._dims: dict[str, int] = {}
+        # By the name asked: the API asks by collection; an alias that moves to a collection
+        # of another spec is seen by the next store opened.
+        self._indexed: dict[str, frozenset[str]] = {}
 
     @property
     def client(self) -> QdrantClient:
@@ -187,15 +196,19 @@ class ServerStore(StoreBase):
             self._dims[name] = int(params.size)
         return self._dims[name]
 
+    def indexed_fields(self, name: str) -> frozenset[str]:
+        if name not in self._indexed:
+            info = self._call(lambda: self._client.get_collection(self.resolve(name)))
+            self._indexed[name] = frozenset(info.payload_schema or {})
+        return self._indexed[name]
+
     def ensure_collection(self, spec: CollectionSpec) -> None:
         if self.has_collection(spec.name):
             check_dimension_of(spec, self.dimension(spec.name))
             return
         self._create(spec)
-        fields = [(k, qm.PayloadSchemaType.KEYWORD) for k in spec.keyword_fields]
-        fields += [(k, qm.PayloadSchemaType.INTEGER) for k in spec.integer_fields]
-        for key, schema in fields:
-            self._index_field(spec.name, key, schema)
+        for key, kind in spec.indexes():
+            self._index_field(spec.name, key, _SCHEMAS[kind])
 
     def _create(self, spec: CollectionSpec) -> None:
         c = self.config
@@ -218,7 +231,7 @@ class ServerStore(StoreBase):
                     m=c.index.m,
                     ef_construct=c.index.ef_construct,
                     payload_m=c.index.payload_m,
-                    full_scan_threshold=c.index.full_scan_threshold_kb,
+                    full_scan_threshold=c.index.scan_threshold_kb,
                 ),
                 optimizers_config=(
                     None
@@ -283,10 +296,11 @@ class ServerStore(StoreBase):
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def _search_params(self, search: Search) -> qm.SearchParams:
-        """How every search walks the collection: an exact scan, else the request's (or the
-        store's) beam with the int8 candidates of a quantized collection rescored."""
-        if search.exact:
+    def _search_params(self, name: str, search: Search) -> qm.SearchParams:
+        """How every search walks the collection: an exact scan (asked, or a filter on a field
+        without a payload index), else the request's (or the store's) beam with the int8
+        candidates of a quantized collection rescored."""
+        if search.exact or bool(unindexed(search.where, self.indexed_fields(name))):
             return qm.SearchParams(exact=True)
         quantized = self.config.index.quantization
         rescore = (
@@ -297,14 +311,14 @@ class ServerStore(StoreBase):
         ef = search.hnsw_ef or self.config.index.hnsw_ef
         return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
 
-    def _request(self, query: Any, search: Search) -> qm.QueryRequest:
+    def _request(self, name: str, query: Any, search: Search) -> qm.QueryRequest:
         return qm.QueryRequest(
             query=query,
             filter=server_filter(search.where, search.exclude_ids),
             limit=search.k,
             offset=search.offset,
             score_threshold=search.score_threshold,
-            params=self._search_params(search),
+            params=self._search_params(name, search),
             with_payload=search.with_payload,
             with_vector=search.with_vectors,
         )
@@ -325,12 +339,12 @@ class ServerStore(StoreBase):
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         return self._batch(
-            name, [self._request(_query(v.tolist(), search), search) for v in vectors]
+            name, [self._request(name, _query(v.tolist(), search), search) for v in vectors]
         )
 
     def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
         # One call: Qdrant reads each point's vector itself and leaves the point out.
-        requests = [self._request(_query(i, search), search) for i in ids]
+        requests = [self._request(name, _query(i, search), search) for i in ids]
         return self._by_points(name, ids, lambda: self._batch(name, requests))
 
     def recommend_best_score(
@@ -380,7 +394,7 @@ class ServerStore(StoreBase):
         query = qm.RecommendQuery(
             recommend=qm.RecommendInput(positive=positive, negative=negative, strategy=strategy)
         )
-        return self._batch(name, [self._request(query, search)])[0]
+        return self._batch(name, [self._request(name, query, search)])[0]
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         self.dimension(name)

@@ -25,6 +25,7 @@ _NAME_FIRST = frozenset(
         "set_metadata",
         "delete_collection",
         "dimension",
+        "indexed_fields",
         "upsert",
         "delete",
         "finalize",

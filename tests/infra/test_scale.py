@@ -32,7 +32,7 @@ def test_the_mixture_is_clustered_labelled_and_the_same_block_by_block() -> None
 @pytest.mark.parametrize("quantization", [False, True])
 def test_one_size_reports_every_figure(quantization: bool, tmp_path: Path) -> None:
     result = one_size(20_000, 64, centres=200, queries=50, quantization=quantization)
-    row = result["build"]
+    (row,) = result["build"]
     assert row["points"] == 20_000 and row["upsert_points_per_s"] > 0
     # Every point's vector reaches the disk at least once (the shard's vector file).
     assert row["upsert_kb_written_per_point"] >= 64 * 4 / 1024 and row["upsert_user_s"] > 0
@@ -46,6 +46,13 @@ def test_one_size_reports_every_figure(quantization: bool, tmp_path: Path) -> No
         assert r["recall_at_10"] >= 0.9, (engine, where)
         assert r["p50_ms"] > 0 and r["points"] == 20_000
     assert rows[("lookalike", "none")]["overhead_vs_engine"] is not None
+    assert {w for _, w in rows} == {
+        "none",
+        "one label",
+        "own label",
+        "label and season",
+        "price band",
+    }
     assert rows[("exact torch", "one label")]["recall_at_10"] == 1.0
     out = plot([row], result["queries"], "scale-test", tmp_path)
     assert out.stat().st_size > 10_000
