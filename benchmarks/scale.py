@@ -44,7 +44,7 @@ import numpy as np
 
 from benchmarks.common import full_speed_blas, write
 from benchmarks.memory import PeakAnonymous, cpu_seconds, peak_rss_mb, written_mb
-from benchmarks.scale_queries import Queries, filters, hnswlib_index
+from benchmarks.scale_queries import ENGINES, Queries, filters, hnswlib_index
 from infra.settings import IndexSettings
 from infra.store.base import CollectionSpec, IndexParams, PointBatch
 from infra.store.edge import EdgeStore
@@ -210,9 +210,6 @@ def one_size(
         finally:
             shutil.rmtree(root, ignore_errors=True)
     return {"build": builds, "queries": rows}
-
-
-ENGINES = ("lookalike", "qdrant-edge", "qdrant-edge float", "hnswlib", "exact torch")
 
 
 def main() -> None:

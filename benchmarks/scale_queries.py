@@ -24,6 +24,7 @@ from infra.store.edge import EdgeStore, edge_filter
 K = 10
 TIMED = 40  # queries the exact scan is timed on (it is the baseline, not under test)
 Ask = Callable[[int], set[int]]  # query number -> the point numbers it found
+ENGINES = ("lookalike", "qdrant-edge", "qdrant-edge float", "hnswlib", "exact torch")
 
 
 def number(point_id: Any) -> int:
@@ -88,7 +89,7 @@ class Queries:
         vectors: np.ndarray,
         queries: np.ndarray,
         other: Any | None,
-        engines: Sequence[str] = ("lookalike", "qdrant-edge", "qdrant-edge float", "hnswlib"),
+        engines: Sequence[str] = ENGINES,
     ) -> None:
         self.store, self.collection = store, collection
         self.x, self.q = torch.from_numpy(vectors), queries

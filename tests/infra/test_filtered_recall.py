@@ -17,7 +17,7 @@ import pytest
 import qdrant_edge as qe
 import torch
 
-from benchmarks.scale import blocks, mixture, point_ids
+from benchmarks.scale import all_attributes, attributes, blocks, mixture, point_ids
 from benchmarks.scale_queries import number
 from infra.store.base import CollectionSpec, Condition, IndexParams, PointBatch, Search
 from infra.store.edge import EdgeStore, edge_filter
@@ -31,10 +31,6 @@ OLD = IndexParams(full_scan_threshold_kb=1000, indexing_threshold_kb=1000)
 NEW = IndexParams(indexing_threshold_kb=1000)
 
 
-def _prices(start: int, n: int) -> np.ndarray:
-    return np.random.default_rng([7, start]).uniform(0, 100, n)
-
-
 def _build(root: Path, params: IndexParams, float_fields: tuple[str, ...]) -> EdgeStore:
     store = EdgeStore(root, params, keep_open=True)
     spec = CollectionSpec("s", DIM, (), ("label",), float_fields)
@@ -42,7 +38,7 @@ def _build(root: Path, params: IndexParams, float_fields: tuple[str, ...]) -> Ed
     for s, v, labels in blocks(N, DIM, CENTRES, seed=1):
         payloads = [
             {"label": int(a), "price": float(p)}
-            for a, p in zip(labels, _prices(s, len(v)), strict=True)
+            for a, p in zip(labels, attributes(s, len(v))[1], strict=True)
         ]
         store.upsert("s", PointBatch(point_ids(s, s + len(v)), v, payloads))
     store.finalize("s")
@@ -52,7 +48,7 @@ def _build(root: Path, params: IndexParams, float_fields: tuple[str, ...]) -> Ed
 @pytest.fixture(scope="module")
 def data() -> tuple[np.ndarray, dict[Condition, np.ndarray]]:
     x, labels = mixture(N, DIM, CENTRES, seed=1)
-    prices = np.concatenate([_prices(s, len(v)) for s, v, _ in blocks(N, DIM, CENTRES, seed=1)])
+    _, prices = all_attributes(N)
     queries, _ = mixture(100, DIM, CENTRES, seed=2)
     sims = torch.from_numpy(queries) @ torch.from_numpy(x).T
     truth = {}
