@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from infra.store.base import MAX_K, Search, StoreError, VectorStore
+from search.selfquery import all_ids, chunks, self_queries
 
-BATCH = 256  # queries per request
 NEIGHBOURS = 16  # asked per point first; a point with more copies than that asks again
 PAIRS_PER_POINT = 20  # beyond this many pairs a point on average, these are not duplicates
 # The self-queries' beam: no filter and a high score threshold need little of it (measured on
@@ -58,34 +58,25 @@ def check_threshold(threshold: float) -> None:
         )
 
 
-def _chunks(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def near_pairs(
     store: VectorStore, name: str, threshold: float, hnsw_ef: int | None = None
 ) -> dict[tuple[str, str], float]:
     """Every pair of points at least ``threshold`` alike."""
     check_threshold(threshold)
-    ids = store.find_ids(name, [], limit=store.count(name) + 1)
+    ids = all_ids(store, name)
     limit = PAIRS_PER_POINT * max(1, len(ids))
     pairs: dict[tuple[str, str], float] = {}
-    for chunk in _chunks(ids, BATCH):
-        vectors = store.vectors(name, chunk)
-        pending = [pid for pid in chunk if pid in vectors]
-        k = NEIGHBOURS
+    for chunk in chunks(ids):
+        pending, k = list(chunk), NEIGHBOURS
         while pending:
-            queries = np.stack([vectors[pid] for pid in pending])
-            search = Search(k + 1, score_threshold=threshold, with_payload=False, hnsw_ef=hnsw_ef)
+            search = Search(k, score_threshold=threshold, with_payload=False, hnsw_ef=hnsw_ef)
             saturated = []
-            for pid, row in zip(pending, store.query(name, queries, search), strict=True):
+            for pid, row in self_queries(store, name, pending, search):
                 for hit in row:
-                    if hit.id != pid:
-                        pairs[(min(pid, hit.id), max(pid, hit.id))] = hit.score
-                if len(row) == k + 1 and k < MAX_K - 1:
+                    pairs[(min(pid, hit.id), max(pid, hit.id))] = hit.score
+                if len(row) == k and k < MAX_K:
                     saturated.append(pid)  # more copies than asked for: ask for more
-            pending, k = saturated, min(MAX_K - 1, k * 4)
+            pending, k = saturated, min(MAX_K, k * 4)
             if len(pairs) > limit:
                 raise TooManyPairsError(
                     f"at cosine >= {threshold} the index links more than {limit:,} pairs "
