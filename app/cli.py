@@ -12,6 +12,7 @@ from pydantic import ValidationError
 import tasks  # noqa: F401  - Prefect defaults first
 from app.errors import USER_ERRORS, user_error_names
 from app.flags import (
+    EXPORT,
     QUERYING,
     SCHEDULE,
     SOURCE,
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.97, help="cosine similarity (default 0.97)")
     p.add_argument("--out", default=None, help="groups file, .jsonl or .csv (default: runs/)")
     add_settings(p, STORE, flows=True)
+
+    p = sub.add_parser("export", help="every item's look-alikes as Parquet (default: exports/)")
+    p.add_argument("--out", default=None, help="a .parquet file (default: <home>/exports/)")
+    add_settings(p, STORE, EXPORT, flows=True)
 
     p = sub.add_parser("similar", help="items most like ITEM_ID (or an image), from the index")
     target = p.add_mutually_exclusive_group(required=True)

@@ -13,6 +13,7 @@ from catalogs.readers import reader_for
 from catalogs.sample import write_sample_catalog
 from flows.duplicates import duplicates_flow
 from flows.evaluate import embedding_table_flow, evaluate_flow
+from flows.export import export_flow
 from flows.pipeline import pipeline, reindex
 from flows.train import train_flow
 from infra.settings import Settings
@@ -79,6 +80,13 @@ def _duplicates(args: argparse.Namespace, settings: Settings) -> None:
     print(f"groups: {groups}\ncontact sheet of the largest: {sheet}")
 
 
+def _export(args: argparse.Namespace, settings: Settings) -> None:
+    out = Path(args.out).expanduser().resolve() if args.out else None
+    done = export_flow(settings, out=out)
+    if done:
+        print(f"{done['summary']}\nexport: {done['path']}")
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "run":
         print_summary(pipeline(settings))
@@ -91,6 +99,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
         _index_build(args, settings)
     elif args.command == "evaluate":
         _evaluate(args, settings)
+    elif args.command == "export":
+        _export(args, settings)
     elif args.command == "duplicates":
         _duplicates(args, settings)
     elif args.command == "tensorboard":

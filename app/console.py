@@ -47,6 +47,8 @@ def print_summary(s: RunSummary) -> None:
     print(f"  index: {s.collection}, {s.points} points, {s.embedded} embedded by this run")
     verdict = "promoted" if s.decision.promoted else "NOT promoted"
     print(f"  alias {s.alias}: {verdict} ({s.decision.reason})")
+    if s.export:
+        print(f"  export: {s.export['summary']}: {s.export['path']}")
     print("  time per stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in s.seconds.items()))
     print(f"  total: {sum(s.seconds.values()):.1f}s")
     if s.metrics:
@@ -69,11 +71,15 @@ def print_indexes(
         served = next((i.collection for i in infos if i.served), None)
         where = f", alias {behind[served]} -> {served}" if served in behind else ""
         print(f"{dataset}{where}:")
-        head = f"{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  {'created':<25}from"
+        head = f"{'collection':<32}{'points':>8}  {'model':<14}{'p@1':>8}  {'created':<25}"
+        head += f"{'export':<9}from"
         print(f"  {'':2}{head}")
         for i in infos:
             print_index(i)
-    print("  (* = served by the alias; from = the revision it was copied from)")
+    print(
+        "  (* = served by the alias; export = items with neighbour lists written, "
+        "`lookalike export`; from = the revision it was copied from)"
+    )
 
 
 def print_index(i: IndexInfo) -> None:
@@ -82,7 +88,8 @@ def print_index(i: IndexInfo) -> None:
     created = i.meta.created_at or "?"
     points = "writing" if i.points is None else str(i.points)
     version = i.meta.model_version or "?"
-    row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}"
+    export = f"{i.meta.export['items']} it" if i.meta.export else "-"
+    row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}{export:<9}"
     print(f"  {mark}{row}{i.meta.derived_from or '-'}")
 
 

@@ -49,7 +49,22 @@ SCHEDULE: SettingFlags = {
 QUERYING: SettingFlags = {
     "--season-boost": ("season_boost", float, "score added to in-season items"),
 }
-ALL_SETTINGS: SettingFlags = {**STORE, **SOURCE, **TRAINING, **SCHEDULE, **QUERYING}
+EXPORT: SettingFlags = {
+    "-k": ("export_k", int, "neighbours per item"),
+    "--where": ("export_where", str, "KEY=VALUE[,KEY=VALUE]: payload a neighbour must match"),
+    "--same": ("export_same", str, "FIELD[,FIELD]: payload a neighbour must share (e.g. split)"),
+    "--max-per-label": ("export_max_per_label", int, "at most N neighbours per label"),
+    "--dedup": ("export_dedup", float, "collapse neighbours this alike (0.97: copies)"),
+    "--format": ("export_formats", str, "csv,jsonl: also write these beside the Parquet file"),
+}
+ALL_SETTINGS: SettingFlags = {
+    **STORE,
+    **SOURCE,
+    **TRAINING,
+    **SCHEDULE,
+    **QUERYING,
+    **EXPORT,
+}
 SWITCHES = ("progress", "retrain", "api_host", "api_port")  # settings given by other flags
 
 

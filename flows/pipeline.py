@@ -15,8 +15,9 @@ from infra.locks import alias_lock
 from infra.settings import Settings
 from search.reports import RunSummary
 from tasks.evaluation import example_queries
+from tasks.export import export_collection
 from tasks.reporting import publish_report
-from tasks.serving import promote_index
+from tasks.serving import passes_gate, promote_index
 from tasks.sources import scan_source
 from training.runs import model_ref
 
@@ -60,10 +61,16 @@ def publish(settings: Settings, source: SourceInfo, model: ModelRef, clock: Cloc
     clock.lap("index")
     metrics = evaluate_flow(settings, model, indexed.collection, source, indexed.unchanged)
     clock.lap("evaluate")
+    gated = bool(metrics)
     # Before the promotion: once served, the collection may be open in the API's process.
     examples = example_queries(settings, indexed.collection, source)
-    decision = promote_index(settings, indexed.collection, gated=bool(metrics))
-    clock.lap("promote+examples")
+    clock.lap("examples")
+    export = None
+    if settings.export.export_after_run and passes_gate(settings, indexed.collection, gated):
+        export = export_collection(settings, indexed.collection)
+        clock.lap("export")
+    decision = promote_index(settings, indexed.collection, gated=gated)
+    clock.lap("promote")
     summary = RunSummary(
         source,
         model,
@@ -75,6 +82,7 @@ def publish(settings: Settings, source: SourceInfo, model: ModelRef, clock: Cloc
         settings.served_alias,
         examples,
         clock.seconds,
+        export,
     )
     publish_report(settings, summary)
     return summary

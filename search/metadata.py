@@ -45,6 +45,9 @@ class CollectionMeta(BaseModel):
     metrics: dict[str, float | int] = Field(
         default_factory=dict, description="The evaluation's figures (counts whole)."
     )
+    export: dict[str, Any] | None = Field(
+        default=None, description="The neighbour export made of it: path, items, rows, time."
+    )
     embed_upsert_seconds: float | None = None
     build_seconds: float | None = None
 

@@ -88,10 +88,10 @@ def gate(
     return True, f"precision@1 {new:.4f} passes the gate"
 
 
-def promote_if_better(
+def judge(
     store: VectorStore, alias: str, collection: str, floor: float, max_regression: float
 ) -> Decision:
-    """Point ``alias`` at ``collection`` when the gate allows; otherwise leave it as it is."""
+    """Whether the gate lets ``collection`` replace what ``alias`` serves; nothing is moved."""
     previous = store.aliases().get(alias)
     new = read_meta(store, collection).precision_at_1
     if new is None:
@@ -104,9 +104,17 @@ def promote_if_better(
     ok, reason = gate(
         float(new), None if current is None else float(current), floor, max_regression
     )
-    if ok:
-        store.set_alias(alias, collection)
     return Decision(ok, reason, previous)
+
+
+def promote_if_better(
+    store: VectorStore, alias: str, collection: str, floor: float, max_regression: float
+) -> Decision:
+    """Point ``alias`` at ``collection`` when the gate allows; otherwise leave it as it is."""
+    decision = judge(store, alias, collection, floor, max_regression)
+    if decision.promoted and decision.previous != collection:
+        store.set_alias(alias, collection)
+    return decision
 
 
 def find_version(store: VectorStore, prefix: str, version: str) -> str:

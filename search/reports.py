@@ -34,6 +34,7 @@ class RunSummary:
     alias: str
     examples: Examples
     seconds: dict[str, float] = field(default_factory=dict)
+    export: dict[str, Any] | None = None  # what the neighbour export wrote, when it ran
 
 
 def example_grid(source: SourceInfo, items: Sequence[Item], examples: Examples) -> Image.Image:

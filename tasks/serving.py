@@ -6,7 +6,7 @@ from prefect import task
 
 from infra.settings import Settings
 from infra.store import open_store
-from search.promotion import Decision, promote_if_better
+from search.promotion import Decision, judge, promote_if_better
 from tasks.logs import task_logger
 
 
@@ -15,11 +15,7 @@ def promote_index(settings: Settings, collection: str, gated: bool = True) -> De
     """Promote through the quality gate. A catalog without labels has nothing to gate on
     (``gated=False``): its new index is served as soon as it is complete. The run calling it
     holds the alias lock."""
-    floor = (
-        settings.gate.catalog_min_precision_at_1
-        if settings.data.catalog
-        else settings.gate.min_precision_at_1
-    )
+    floor = _floor(settings)
     alias = settings.served_alias
     with open_store(settings.store) as store:
         if gated:
@@ -42,3 +38,21 @@ def promote_index(settings: Settings, collection: str, gated: bool = True) -> De
             collection,
         )
     return decision
+
+
+def _floor(settings: Settings) -> float:
+    if settings.data.catalog:
+        return settings.gate.catalog_min_precision_at_1
+    return settings.gate.min_precision_at_1
+
+
+def passes_gate(settings: Settings, collection: str, gated: bool = True) -> bool:
+    """Whether :func:`promote_index` would serve ``collection`` (asked before it moves the
+    alias, while no other process can hold the new collection open)."""
+    if not gated:
+        return True
+    with open_store(settings.store) as store:
+        decision = judge(
+            store, settings.served_alias, collection, _floor(settings), settings.gate.max_regression
+        )
+    return decision.promoted

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infra.settings.sections import (
     BackboneSettings,
     DataSettings,
+    ExportSettings,
     GateSettings,
     IndexSettings,
     Section,
@@ -47,6 +48,7 @@ SECTIONS: dict[str, type[Section]] = {
     "embedder": BackboneSettings,
     "gate": GateSettings,
     "serve": ServeSettings,
+    "export": ExportSettings,
 }
 # Which section each flat name belongs to.
 _SECTION_OF = {name: s for s, cls in SECTIONS.items() for name in cls.model_fields}
@@ -88,6 +90,9 @@ class Settings(BaseSettings):
     )
     gate: GateSettings = Field(default_factory=GateSettings, description="The quality gate.")
     serve: ServeSettings = Field(default_factory=ServeSettings, description="Serving.")
+    export: ExportSettings = Field(
+        default_factory=ExportSettings, description="The neighbour export."
+    )
 
     def __init__(self, **values: Any) -> None:
         # Flat names are accepted (routed to their sections by ``_route``).
@@ -150,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
 
     @property
     def lock_dir(self) -> Path:

@@ -341,3 +341,37 @@ class ServeSettings(Section):
     tensorboard_url: str | None = Field(
         default=None, description="TensorBoard (`lookalike tensorboard`), linked from the gallery."
     )
+
+
+class ExportSettings(Section):
+    """The neighbour lists written after every run that passes the gate (``lookalike export``
+    writes them on demand)."""
+
+    export_after_run: bool = Field(
+        default=True, description="Write every item's look-alikes once a run passes the gate."
+    )
+    export_k: int = Field(default=20, ge=1, le=1000, description="Neighbours per item.")
+    export_where: str = Field(
+        default="",
+        description="Payload equalities a neighbour must pass, KEY=VALUE, comma-separated "
+        "(e.g. in_stock=true).",
+    )
+    export_same: str = Field(
+        default="",
+        description="Payload fields a neighbour must share with its item, comma-separated "
+        "(e.g. split).",
+    )
+    export_max_per_label: int | None = Field(
+        default=None, ge=1, description="At most this many neighbours per label, as queries cap."
+    )
+    export_dedup: float | None = Field(
+        default=None, gt=0, le=1, description="Collapse neighbours this alike, as queries do."
+    )
+    export_formats: str = Field(
+        default="",
+        description="Also write these beside the Parquet file, comma-separated: csv, jsonl.",
+    )
+
+    @staticmethod
+    def split(text: str) -> list[str]:
+        return [part.strip() for part in text.split(",") if part.strip()]
