@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from app.cli import main
@@ -17,10 +18,13 @@ from infra.checkpoints import load_checkpoint
 from infra.settings import Settings
 from infra.store import Condition, open_store, point_id
 from model.data import load_split, resolve_root
+from search.export_run import export_neighbours
+from search.metadata import read_meta
 from search.options import QueryOptions
 from search.query import ByExamples, similar_to_item
 from search.reports import RunSummary
 from search.request import QueryArgs
+from tasks.export import spec_from
 
 SPLIT = "catalog"
 
@@ -135,6 +139,12 @@ def test_fine_tuned_model_has_a_head_and_is_measured(
     assert again.model.cached and again.model.model_version == summary.model.model_version
 
 
+def _lists(path: Path) -> list[tuple[str, int, str]]:
+    t = pq.read_table(path)
+    columns = (t[c].to_pylist() for c in ("item_id", "rank", "neighbour_id"))
+    return sorted(zip(*columns, strict=True))
+
+
 def _rewrite_manifest(root: Path, drop: set[str], add: list[dict[str, str]]) -> None:
     path = root / "manifest.csv"
     with path.open(newline="") as f:
@@ -185,6 +195,20 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
         assert store.count(first.collection) == 60
         assert store.metadata(second.collection)["derived_from"] == first.collection
         assert store.resolve(settings.served_alias) == second.collection
+        # Each run that passed the gate left its neighbour export; the second updated the
+        # first's, and equals a full recompute.
+        assert first.export and first.export["items"] == 60 and not first.export["previous"]
+        assert second.export and second.export["previous"] == first.collection
+        spec = spec_from(settings.export, read_meta(store, second.collection).labels)
+        full = export_neighbours(store, second.collection, spec, home / "full.parquet")
+        assert (full.items, full.rows) == (55, 55 * 20)
+        updated = pq.read_table(second.export["path"]).sort_by(
+            [("item_id", "ascending"), ("rank", "ascending")]
+        )
+        whole = pq.read_table(full.path).sort_by([("item_id", "ascending"), ("rank", "ascending")])
+        assert updated.select(["item_id", "rank", "neighbour_id"]).equals(
+            whole.select(["item_id", "rank", "neighbour_id"])
+        )
     finally:
         store.close()
     # Unchanged items: nothing is copied, embedded or opened.
