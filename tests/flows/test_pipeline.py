@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -195,3 +196,23 @@ def test_run_publishes_artifacts_and_the_example_grid(run: tuple[Settings, RunSu
     assert any(f"model `{summary.model.model_version}`" in r for r in reports)
     png = settings.runs_dir / settings.dataset / summary.model.model_version / "examples.png"
     assert Image.open(png).size == (84 * 6 + 8, 84 * 3)  # 3x Fashion-MNIST thumbnails
+
+
+def test_the_run_leaves_its_export_and_the_cli_writes_one(
+    run: tuple[Settings, RunSummary], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, summary = run
+    assert summary.export and summary.export["items"] == TRAIN + TEST
+    made = pq.read_table(summary.export["path"])
+    assert made.num_rows == (TRAIN + TEST) * settings.export.export_k
+    home = ["--home", str(settings.home)]
+    out = tmp_path / "n.parquet"
+    args = ["export", "-k", "3", "--same", "split", "--format", "csv", "--out", str(out)]
+    assert main([*args, *home]) == 0
+    table = pq.read_table(out)
+    pairs = zip(table["item_id"].to_pylist(), table["neighbour_id"].to_pylist(), strict=True)
+    assert table.num_rows == (TRAIN + TEST) * 3
+    assert all(a.split("-")[0] == b.split("-")[0] for a, b in pairs)  # --same split
+    assert len(out.with_suffix(".csv").read_text().splitlines()) == table.num_rows + 1
+    assert main(["export", "--same", "colour", *home]) == 1
+    assert "no payload field 'colour' to match on" in capsys.readouterr().err
