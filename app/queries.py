@@ -22,6 +22,8 @@ from search.query import ByVector, Target, ask
 from search.request import QueryArgs
 
 if TYPE_CHECKING:
+    import torch
+
     from model.backbones import Embedder
 
 
@@ -85,7 +87,8 @@ class QueryService:
                     return payload
         raise CheckpointError(
             f"the model {version!r} that built {name!r} is not in {candidates[-1].parent}: "
-            "copy its checkpoint there (or set LOOKALIKE_HOME) to query by image."
+            "copy its checkpoint there (or set LOOKALIKE_HOME) to query by image or explain "
+            "a match."
         )
 
     def close(self) -> None:
@@ -109,14 +112,20 @@ def resolve(args: QueryArgs, settings: Settings, meta: CollectionMeta) -> QueryO
     return args.options(labels, settings.serve.hemisphere, settings.serve.season_boost)
 
 
-def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:
-    """An image preprocessed as the collection's own items were (by its source's reader: a
-    Fashion-MNIST item, grey on black, or a product photo letterboxed at the backbone's size)."""
-    import torch
-
+def preprocess(model: Embedder, kind: str | None, image: bytes | Path) -> torch.Tensor:
+    """An image as uint8 [C, S, S], preprocessed as the collection's own items were (by its
+    source's reader: a Fashion-MNIST item, grey on black, or a product photo letterboxed at the
+    backbone's size)."""
     from catalogs.readers import reader_for_kind
 
-    pixels = reader_for_kind(kind).preprocess_upload(model, image)
+    return reader_for_kind(kind).preprocess_upload(model, image)
+
+
+def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:
+    """An image's vector, preprocessed as the collection's own items were."""
+    import torch
+
+    pixels = preprocess(model, kind, image)
     with torch.inference_mode():
         vector: np.ndarray = model(pixels[None]).numpy()[0]
     return vector

@@ -64,6 +64,10 @@ class Reader(ABC):
         """An indexed item, from its payload: where in the source (under ``root``) it is."""
 
     @abstractmethod
+    def pixels_of(self, root: str, item: Item, size: int, channels: int) -> torch.Tensor:
+        """One item's uint8 [C, S, S] exactly as :meth:`images` feeds it to the model."""
+
+    @abstractmethod
     def point_key(self, item_id: str) -> tuple[str, str] | None:
         """The split and key an item's point id is made of (``infra.store.point_id``), read
         from its id alone; None for an id this kind of source never makes."""
@@ -97,6 +101,12 @@ class FashionMNISTReader(Reader):
         from catalogs.fashion_mnist import thumbnail
 
         return thumbnail(root, item, size // 28)
+
+    def pixels_of(self, root: str, item: Item, size: int, channels: int) -> torch.Tensor:
+        from catalogs.fashion_mnist import SplitImages
+
+        images, _ = SplitImages(root, [item]).__getitems__([0])
+        return images[0]
 
     def point_key(self, item_id: str) -> tuple[str, str] | None:
         split, _, index = item_id.partition("-")
@@ -144,6 +154,12 @@ class FilesReader(Reader):
         from model.images import decode_rgb
 
         return decode_rgb(Path(root) / item.path, size).permute(1, 2, 0).numpy()
+
+    def pixels_of(self, root: str, item: Item, size: int, channels: int) -> torch.Tensor:
+        from catalogs.files import CatalogImages, CatalogItem
+
+        only = CatalogItem(item.item_id, Path(root) / item.path, None)
+        return CatalogImages([only], size, channels, [])[0][0]
 
     def point_key(self, item_id: str) -> tuple[str, str] | None:
         return ("catalog", item_id)  # a catalog's items are named by their own ids

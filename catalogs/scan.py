@@ -24,7 +24,9 @@ from model.data import fingerprint as fmnist_fingerprint
 from model.labels import LABEL_NAMES
 
 if TYPE_CHECKING:
-    from catalogs.readers import ItemImages
+    import torch
+
+    from catalogs.readers import ItemImages, Reader
 
 ITEMS_FILE = "items.jsonl"
 
@@ -167,7 +169,20 @@ def stored_thumbnail(
     """The thumbnail of an indexed item, from its collection's record (the source's kind and
     folder) and its payload (where in the source it is). A catalog's photo must lie inside the
     catalog's folder; anything else is refused."""
+    reader, where = _stored(kind, root)
+    return reader.thumbnail(where, reader.stored_item(where, payload), size)
+
+
+def stored_pixels(
+    kind: SourceKind | None, root: str | None, payload: dict[str, Any], size: int, channels: int
+) -> torch.Tensor:
+    """An indexed item's pixels as its collection's model was fed them (found as
+    :func:`stored_thumbnail` finds its picture)."""
+    reader, where = _stored(kind, root)
+    return reader.pixels_of(where, reader.stored_item(where, payload), size, channels)
+
+
+def _stored(kind: SourceKind | None, root: str | None) -> tuple[Reader, str]:
     if kind is None or not root:
         raise CatalogError("the collection does not record where its images are: re-index it.")
-    reader = reader_for_kind(kind)
-    return reader.thumbnail(str(root), reader.stored_item(str(root), payload), size)
+    return reader_for_kind(kind), str(root)

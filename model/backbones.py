@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -31,12 +31,25 @@ class BackboneError(InputError):
     """A backbone or its weights cannot be created."""
 
 
-def _resnet_features(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """torchvision's ResNet.forward up to the pooled pre-logits features (no fc)."""
+def _resnet_spatial(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ResNet.forward up to layer4's feature map (before pooling and fc)."""
     net = cast(ResNet, module)
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-    x = net.layer4(net.layer3(net.layer2(net.layer1(x))))
-    return torch.flatten(net.avgpool(x), 1)
+    return cast(torch.Tensor, net.layer4(net.layer3(net.layer2(net.layer1(x)))))
+
+
+def _resnet_features(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The pooled pre-logits features (no fc)."""
+    return torch.flatten(cast(ResNet, module).avgpool(_resnet_spatial(module, x)), 1)
+
+
+def _fmnist_spatial(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return cast(EmbeddingNet, module).spatial_features(x)
+
+
+def _fmnist_after_pool(module: nn.Module) -> tuple[Stage, ...]:
+    # The CNN's own projection and unit norm (its dropout is off in eval).
+    return (cast(EmbeddingNet, module).projection, "normalize")
 
 
 def _resnet(arch: str) -> Callable[[Any, dict[str, Any]], nn.Module]:
@@ -55,10 +68,18 @@ def _fmnist(weights: Any, trunk_args: dict[str, Any]) -> nn.Module:
     return EmbeddingNet(EmbeddingNetConfig(**trunk_args))
 
 
+# What a trunk does to its average-pooled features before the Embedder's own head: linear
+# maps and unit norms, each of which keeps the pooled vector a sum over feature-map positions.
+Stage = nn.Linear | Literal["normalize"]
+
+
 @dataclass(frozen=True)
 class BackboneEntry:
     build: Callable[[Any, dict[str, Any]], nn.Module]  # weights enum (or None), args -> trunk
     features: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    # The map ``features`` average-pools, and what follows the pooling: see model/explain.py.
+    spatial: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+    after_pool: Callable[[nn.Module], tuple[Stage, ...]]
     last_block: Callable[[nn.Module], nn.Module]  # what fine-tuning unfreezes
     feature_dim: int | None  # None: the trunk's own embedding_dim
     channels: int
@@ -70,11 +91,22 @@ class BackboneEntry:
 
 BACKBONES: dict[str, BackboneEntry] = {
     "fmnist-cnn": BackboneEntry(
-        _fmnist, lambda n, x: n(x), lambda n: n, None, 1, 28, (FMNIST_MEAN,), (FMNIST_STD,)
+        _fmnist,
+        lambda n, x: n(x),
+        _fmnist_spatial,
+        _fmnist_after_pool,
+        lambda n: n,
+        None,
+        1,
+        28,
+        (FMNIST_MEAN,),
+        (FMNIST_STD,),
     ),
     "resnet18": BackboneEntry(
         _resnet("resnet18"),
         _resnet_features,
+        _resnet_spatial,
+        lambda n: (),
         _layer4,
         512,
         3,
@@ -86,6 +118,8 @@ BACKBONES: dict[str, BackboneEntry] = {
     "resnet50": BackboneEntry(
         _resnet("resnet50"),
         _resnet_features,
+        _resnet_spatial,
+        lambda n: (),
         _layer4,
         2048,
         3,
@@ -150,10 +184,22 @@ class Embedder(nn.Module):
             "trunk_args": self.trunk_args,
         }
 
-    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+    def normalised(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (or float 0-255) pixels as the trunk takes them."""
         x = (images.float() / 255.0 - self.mean) / self.std
-        x = x.contiguous(memory_format=torch.channels_last)
-        return self.entry.features(self.trunk, x)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.entry.features(self.trunk, self.normalised(images))
+
+    def spatial_features(self, images: torch.Tensor) -> torch.Tensor:
+        """[N, C, h, w]: the feature map whose average :meth:`forward_features` is."""
+        return self.entry.spatial(self.trunk, self.normalised(images))
+
+    def after_pool(self) -> tuple[Stage, ...]:
+        """Every stage from the pooled features to the unit vector, the head included."""
+        head: tuple[Stage, ...] = (self.head,) if self.head is not None else ()
+        return (*self.entry.after_pool(self.trunk), *head, "normalize")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         z = self.forward_features(images)

@@ -49,6 +49,10 @@ class EmbeddingNet(nn.Module):
     def embedding_dim(self) -> int:
         return self.config.embedding_dim
 
+    def spatial_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before pooling, [N, C, 7, 7] at 28 px: what explanations split."""
+        return self.features[:-2](x)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import collections, errors, health, items, recommend, similar
+from app.api import collections, errors, explain, health, items, recommend, similar
 from app.api.metrics import REQUEST_ID_HEADER, Metrics, install_request_ids, tag_log_lines
 from app.api.service import Service
 from app.gallery import routes as gallery
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
     install_request_ids(app)  # outermost: preflights and 401s carry the id too
     errors.install(app)
-    for resource in (similar, recommend, items, collections, health):
+    for resource in (similar, recommend, explain, items, collections, health):
         app.include_router(resource.router)
     app.include_router(gallery.router)
     app.mount("/static", gallery.static, name="static")

@@ -109,3 +109,23 @@ class Problem(BaseModel):
 
     error: str
     status: int
+
+
+class MapSide(BaseModel):
+    item_id: str | None = Field(description="None for an uploaded photo")
+    map: list[list[float]] = Field(description="Each region's part of the score, row by row")
+    top_share: float = Field(description="The part of the map's total its top regions carry")
+
+
+class Explanation(BaseModel):
+    """Why a pair scores what it does: for each image, each region's part of the score."""
+
+    collection: str
+    model_version: str
+    method: str = Field(description="exact: the maps sum to the score; gradient: an estimate")
+    score: float
+    grid: list[int] = Field(description="[rows, columns] of the maps")
+    top_fraction: float = Field(description="The fraction of regions top_share counts")
+    query: MapSide
+    hit: MapSide
+    overlay: str = Field(description="Both images with their maps over them, a PNG data URL")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from app.queries import QueryService, embed
 from infra.settings import Settings
 from infra.store import StoreBusyError, VectorStore
 from search.metadata import CollectionMeta, read_meta
+
+if TYPE_CHECKING:
+    from model.backbones import Embedder
 
 T = TypeVar("T")
 REREAD_S = 1.0  # how stale a server collection's count and metadata may be in an answer
@@ -128,17 +131,20 @@ class Service:
             return fn(self.store)
 
     async def embed(self, served: Served, image: bytes) -> np.ndarray:
-        """A photo's vector by the model that built ``served`` (loaded from its record, so the
-        store is not asked), worked out in the photo pool."""
+        """A photo's vector by the model that built ``served``, worked out in the photo pool."""
+        return await self.with_model(served, lambda model: embed(model, served.meta.kind, image))
 
-        def work() -> np.ndarray:
+    async def with_model(self, served: Served, fn: Callable[[Embedder], T]) -> T:
+        """``fn`` of the model that built ``served`` (loaded from its record, so the store is
+        not asked), run in the photo pool: a photo query's or an explanation's model work."""
+
+        def work() -> T:
             import torch
 
             # One image at a time per photo thread: intra-op threads would only fight the
             # other photo threads, the other workers and the event loop for the cores.
             torch.set_num_threads(1)
-            model = self.queries.model_of(served.meta, served.collection)
-            return embed(model, served.meta.kind, image)
+            return fn(self.queries.model_of(served.meta, served.collection))
 
         return await self.photos.run(work)
 
