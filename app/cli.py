@@ -25,6 +25,8 @@ from app.flags import (
 from infra.settings import Settings
 from search.query import STRATEGIES
 
+METHODS = ("exact", "gradient")  # model.explain's, without importing torch for --help
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lookalike", description="Visual 'more like this'.")
@@ -104,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--image", default=None, help="a PNG or JPEG file instead of an item")
     add_query_flags(p)
     add_settings(p, STORE, QUERYING)
+
+    p = sub.add_parser("explain", help="why OTHER looks like ITEM: similarity maps as a PNG")
+    p.add_argument("ids", nargs="+", metavar="ITEM OTHER", help="two item ids (one with --image)")
+    p.add_argument("--image", default=None, help="a PNG or JPEG file instead of the first item")
+    p.add_argument("--method", choices=METHODS, default="exact", help="exact (default) or gradient")
+    p.add_argument("--out", default=None, help="the PNG to write (default: ITEM-vs-OTHER.png)")
+    add_settings(p, STORE)
 
     p = sub.add_parser("recommend", help="items like the liked ones, unlike the disliked ones")
     p.add_argument("--like", nargs="+", required=True, metavar="ITEM_ID")

@@ -71,8 +71,12 @@ def find_pair(
 ) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     """``ITEM/OTHER`` as two item ids and their payloads. Item ids may hold slashes, so every
     split is tried and the one naming two stored items taken; none: the unknown id is named."""
+    from infra.store import NotFoundError
+
     cuts = [i for i, ch in enumerate(pair) if ch == "/" and 0 < i < len(pair) - 1]
     splits = [(pair[:i], pair[i + 1 :]) for i in cuts]
+    if not splits:
+        raise NotFoundError(f"{pair!r} is one id: ask for ITEM/OTHER, the two items to compare.")
     if len(splits) == 1:
         return _with_payloads(store, collection, splits[0])  # an unknown id: named
     names = sorted({name for s in splits for name in s})
@@ -80,8 +84,6 @@ def find_pair(
     stored = {str(p["item_id"]) for p in store.payloads(collection, found).values()}
     whole = [s for s in splits if s[0] in stored and s[1] in stored]
     if len(whole) != 1:
-        from infra.store import NotFoundError
-
         what = "no two stored items" if not whole else f"{len(whole)} pairs of stored items"
         raise NotFoundError(
             f"{pair!r} names {what}: ask for ITEM/OTHER with two item ids of {collection!r}."

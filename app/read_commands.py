@@ -13,10 +13,11 @@ from app.queries import QueryService
 from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import open_store
+from search.metadata import read_meta
 from search.promotion import find_version, list_every_index, list_indexes, prune
 from search.query import ByExamples, ByItem, Target
 
-READ_COMMANDS = ("similar", "recommend", "promote", "index ls", "index prune")
+READ_COMMANDS = ("similar", "recommend", "explain", "promote", "index ls", "index prune")
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> None:
@@ -44,9 +45,36 @@ def target_of(args: argparse.Namespace) -> Target | Path:
     return ByItem(args.item_id)
 
 
+def _explain(args: argparse.Namespace, settings: Settings) -> None:
+    from app.explain import explain, item_payloads
+    from infra.errors import UserError
+
+    wanted = 1 if args.image else 2
+    if len(args.ids) != wanted:
+        usage = "--image FILE OTHER" if args.image else "ITEM OTHER"
+        raise UserError(f"explain takes {usage}: got {len(args.ids)} item id(s).")
+    if args.image and not Path(args.image).is_file():
+        raise UserError(f"no image file at {args.image}: pass an existing PNG or JPEG.")
+    with QueryService(settings) as service:
+        meta = read_meta(service.store, service.name)
+        payloads = item_payloads(service.store, service.name, args.ids)
+        query = Path(args.image) if args.image else payloads[0]
+        model = service.model_for(service.name)
+        result = explain(model, meta, query, payloads[-1], args.method)
+    first = Path(args.image).stem if args.image else args.ids[0]
+    out = Path(args.out or f"{first}-vs-{args.ids[-1]}.png".replace("/", "_"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(result.png())
+    print(f"{args.ids[-1]} against {args.image or args.ids[0]}: {result.summary()}")
+    print(f"wrote {out} (query left, hit right; warm raises the score, cool lowers it)")
+
+
 def run_read_command(args: argparse.Namespace, settings: Settings) -> None:
     if args.command in ("similar", "recommend"):
         _query(args, settings)
+        return
+    if args.command == "explain":
+        _explain(args, settings)
         return
     alias = settings.served_alias
     if args.command == "index" and args.index_command == "ls":

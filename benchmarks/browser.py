@@ -102,3 +102,17 @@ def cards(driver: Any) -> list[dict[str, str]]:
         "loaded: c.querySelector('img').complete && c.querySelector('img').naturalWidth > 0}))"
     )
     return found
+
+
+def axe_violations(driver: Any) -> list[dict[str, Any]]:
+    """axe-core's violations on the page shown now (the engine axe-selenium-python ships), each
+    as ``{"id", "impact", "nodes": [the first elements' HTML]}``."""
+    from axe_selenium_python import Axe
+
+    axe = Axe(driver)
+    axe.inject()
+    found = axe.run()["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["html"] for n in v["nodes"][:3]]}
+        for v in found
+    ]

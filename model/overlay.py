@@ -12,8 +12,8 @@ from model.explain import PairMaps
 
 GAP = 8  # pixels of white between the two images
 MAX_ALPHA = 0.65
-WARM = np.array([230.0, 60.0, 20.0])  # regions that raise the score
-COOL = np.array([30.0, 90.0, 230.0])  # regions that lower it
+WARM = np.array([230.0, 60.0, 20.0], dtype=np.float32)  # regions that raise the score
+COOL = np.array([30.0, 90.0, 230.0], dtype=np.float32)  # regions that lower it
 
 
 def overlay_png(maps: PairMaps, query: torch.Tensor, hit: torch.Tensor, side: int = 224) -> bytes:
@@ -26,7 +26,9 @@ def overlay_png(maps: PairMaps, query: torch.Tensor, hit: torch.Tensor, side: in
     canvas = np.full((side, 2 * side + GAP, 3), 255, dtype=np.uint8)
     canvas[:, :side], canvas[:, side + GAP :] = halves
     out = io.BytesIO()
-    Image.fromarray(canvas).save(out, "PNG")
+    # The fastest deflate: level 6 (PIL's default) took 42 ms of a 48 ms explanation, for a
+    # file a fifth smaller.
+    Image.fromarray(canvas).save(out, "PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -38,7 +40,8 @@ def _tinted(pixels: torch.Tensor, grid: np.ndarray, side: int) -> np.ndarray:
         (side, side), Image.Resampling.BILINEAR
     )
     v = np.asarray(heat)[..., None]
-    colour = np.where(v >= 0, WARM, COOL)
-    alpha = MAX_ALPHA * np.clip(np.abs(v), 0.0, 1.0)
-    mixed = np.asarray(base, dtype=np.float64) * (1 - alpha) + colour * alpha
-    return np.clip(mixed, 0, 255).astype(np.uint8)
+    alpha = np.minimum(np.abs(v), 1.0) * MAX_ALPHA
+    colour = np.where(v >= 0, WARM, COOL).astype(np.float32)
+    mixed = np.asarray(base, dtype=np.float32)
+    mixed += alpha * (colour - mixed)  # (1 - alpha) * base + alpha * colour
+    return mixed.astype(np.uint8)

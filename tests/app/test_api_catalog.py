@@ -65,6 +65,19 @@ def test_photos_attributes_and_modes(shop: tuple[str, Path]) -> None:
     assert httpx.get(f"{url}/v1/similar/items/sku-00002").status_code == 200
 
 
+def test_a_catalog_match_is_explained_from_the_catalogs_own_photos(
+    shop: tuple[str, Path],
+) -> None:
+    url, _ = shop
+    hit = httpx.get(f"{url}/v1/similar/items/sku-00003", params={"k": 1}).json()["hits"][0]
+    r = httpx.get(f"{url}/v1/explain/sku-00003/{hit['item_id']}", timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # ResNet-18 at 32 px pools a 1 x 1 map: one region carries the whole score.
+    assert body["grid"] == [1, 1] and body["score"] == pytest.approx(hit["score"], abs=1e-4)
+    assert body["query"]["map"][0][0] == pytest.approx(body["score"], abs=1e-5)
+
+
 def test_the_gallery_shows_a_catalogs_own_photos_and_filters_its_attributes(
     shop: tuple[str, Path],
 ) -> None:

@@ -190,6 +190,9 @@ def test_with_a_key_the_page_asks_for_it(
     with running(create_app(settings)) as url, chrome() as driver:
         driver.get(url + "/")
         assert driver.find_elements(By.ID, "key") and not cards(driver)
+        from benchmarks.browser import axe_violations
+
+        assert axe_violations(driver) == []  # the sign-in page too
         driver.find_element(By.ID, "key").send_keys("wrong")
         click(driver, ".login button")
         assert "not the key" in driver.find_element(By.CLASS_NAME, "error").text
@@ -205,3 +208,100 @@ def test_with_a_key_the_page_asks_for_it(
             "Prefect UI": "http://127.0.0.1:4200/",
             "TensorBoard": "http://127.0.0.1:6006/",
         }
+
+
+def _open_why(browser: Any, trigger_css: str) -> dict[str, Any]:
+    """Open a result's "why?" and wait for its overlay; what the dialog then shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.CSS_SELECTOR, trigger_css).click()
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('why-img');"
+            "return i.complete && i.naturalWidth > 0 || "
+            "/could not/.test(document.getElementById('why-text').textContent)"
+        )
+    )
+    shown: dict[str, Any] = browser.execute_script(
+        "const d = document.getElementById('why'), i = document.getElementById('why-img');"
+        "const r = d.getBoundingClientRect();"
+        "return {open: d.open, alt: i.alt, text: document.getElementById('why-text').textContent,"
+        "width: i.naturalWidth, right: r.right, left: r.left,"
+        "viewport: document.documentElement.clientWidth}"
+    )
+    return shown
+
+
+def test_why_opens_the_overlay_also_on_a_phone_and_from_the_keyboard(
+    site: tuple[str, Path], browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, data_root = site
+    browser.get(url + "/?item=test-3")
+    first = cards(browser)[0]["item"]
+    shown = _open_why(browser, f"#results .card[data-item='{first}'] a.why")
+    assert shown["open"] and shown["width"] == 456, shown
+    assert shown["alt"].startswith(f"Similarity map of test-3 (left) and {first} (right)")
+    assert shown["text"].startswith("Score ") and "exact map, 7 × 7 regions" in shown["text"]
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert not browser.execute_script("return document.getElementById('why').open")
+    trigger = browser.find_element(By.CSS_SELECTOR, f"#results .card[data-item='{first}'] a.why")
+    assert browser.switch_to.active_element == trigger  # the focus is back where it was
+
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(url + "/?item=test-3")
+        second = cards(browser)[1]["item"]
+        link = browser.find_element(By.CSS_SELECTOR, f"#results .card[data-item='{second}'] a.why")
+        browser.execute_script("arguments[0].focus()", link)
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
+        shown = _open_why(browser, "#why-close")  # already open: wait for it, then close it
+        assert shown["width"] == 456 and 0 <= shown["left"] and shown["right"] <= shown["viewport"]
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        assert cards(browser)  # the page is still there and usable
+    finally:
+        browser.set_window_size(1280, 900)
+
+    photo = tmp_path / "test-5.png"
+    Image.fromarray(split_of(str(data_root), "test").images[5].numpy()).save(photo)
+    browser.get(url + "/")
+    navigates(browser, lambda: browser.find_element(By.ID, "photo").send_keys(str(photo)))
+    top = cards(browser)[0]["item"]
+    shown = _open_why(browser, f"#results .card[data-item='{top}'] button.why")
+    assert shown["alt"].startswith(f"Similarity map of your photo (left) and {top} (right)")
+    assert shown["text"].startswith("Score 1.0000") or shown["text"].startswith("Score 0.999")
+
+
+def test_every_page_passes_axe_core(site: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from benchmarks.browser import axe_violations
+
+    url, data_root = site
+    pages = {
+        "browse": "/",
+        "more like this": "/?item=test-3",
+        "recommend": "/?like=test-3&like=test-4&dislike=test-5",
+        "filtered": "/?label=Bag&split=test",
+        "an error": "/?item=test-999999",
+        "a bad option": "/?k=0",
+    }
+    found = {}
+    for name, path in pages.items():
+        browser.get(url + path)
+        found[name] = axe_violations(browser)
+    browser.get(url + "/?item=test-3")
+    _open_why(browser, "#results .card a.why")
+    found["why? open"] = axe_violations(browser)
+    photo = tmp_path / "p.png"
+    Image.fromarray(split_of(str(data_root), "test").images[5].numpy()).save(photo)
+    browser.get(url + "/")
+    navigates(browser, lambda: browser.find_element(By.ID, "photo").send_keys(str(photo)))
+    found["like your photo"] = axe_violations(browser)
+    assert found == {name: [] for name in found}

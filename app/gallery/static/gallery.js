@@ -1,19 +1,98 @@
-// The page works without this: it only lets a photo be dropped onto the search form.
+// The page works without this: it lets a photo be dropped onto the search form, opens a
+// result's "why?" in a dialog (without it the link shows the overlay image itself), and makes
+// the like/dislike toggles answer the space bar as buttons do.
 (() => {
+  const PHOTO = "lookalike-photo"; // the last searched photo, so its results can be explained
   const form = document.getElementById("photo-form");
   const input = document.getElementById("photo");
-  if (!form || !input) return;
-  const on = (e) => { e.preventDefault(); form.classList.add("over"); };
-  const off = () => form.classList.remove("over");
-  form.addEventListener("dragover", on);
-  form.addEventListener("dragenter", on);
-  form.addEventListener("dragleave", off);
-  form.addEventListener("drop", (e) => {
-    e.preventDefault();
-    off();
-    if (!e.dataTransfer || !e.dataTransfer.files.length) return;
-    input.files = e.dataTransfer.files;
-    form.requestSubmit();
+
+  // Kept for this tab only; a photo too large for the storage is simply not explainable.
+  const remember = (file) => new Promise((done) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      try { sessionStorage.setItem(PHOTO, reader.result); } catch (e) { sessionStorage.removeItem(PHOTO); }
+      done();
+    };
+    reader.onerror = () => done();
+    reader.readAsDataURL(file);
   });
-  input.addEventListener("change", () => { if (input.files.length) form.requestSubmit(); });
+  const submit = (files) => remember(files[0]).then(() => form.requestSubmit());
+
+  if (form && input) {
+    const on = (e) => { e.preventDefault(); form.classList.add("over"); };
+    const off = () => form.classList.remove("over");
+    form.addEventListener("dragover", on);
+    form.addEventListener("dragenter", on);
+    form.addEventListener("dragleave", off);
+    form.addEventListener("drop", (e) => {
+      e.preventDefault();
+      off();
+      if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+      input.files = e.dataTransfer.files;
+      submit(input.files);
+    });
+    input.addEventListener("change", () => { if (input.files.length) submit(input.files); });
+  }
+
+  document.querySelectorAll('a[role="button"]').forEach((a) => {
+    a.addEventListener("keydown", (e) => {
+      if (e.key === " ") { e.preventDefault(); a.click(); }
+    });
+  });
+
+  const dialog = document.getElementById("why");
+  if (!dialog || !dialog.showModal) return;
+  const img = document.getElementById("why-img");
+  const text = document.getElementById("why-text");
+  let opener = null;
+  document.getElementById("why-close").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { if (opener) opener.focus(); });
+
+  const percent = (x) => `${Math.round(100 * x)}%`;
+  const show = async (trigger, request) => {
+    opener = trigger;
+    img.removeAttribute("src");
+    img.alt = "";
+    text.textContent = "Working out the map…";
+    dialog.showModal();
+    let body;
+    try {
+      const r = await request();
+      body = await r.json();
+      if (!r.ok) { text.textContent = body.error || `the map could not be made (${r.status})`; return; }
+    } catch (e) {
+      text.textContent = "the map could not be fetched: try again.";
+      return;
+    }
+    const query = body.query.item_id || "your photo";
+    const hit = body.hit.item_id;
+    const share = percent(body.query.top_share);
+    const top = percent(body.top_fraction);
+    img.alt = `Similarity map of ${query} (left) and ${hit} (right): warm regions raise their ` +
+      `score of ${body.score.toFixed(4)}, cool regions lower it; the top ${top} of ${query}'s ` +
+      `regions carry ${share} of it.`;
+    img.src = body.overlay;
+    text.textContent = `Score ${body.score.toFixed(4)}: the top ${top} of the query's regions ` +
+      `carry ${share} of it, the match's top ${top} ${percent(body.hit.top_share)} ` +
+      `(${body.method} map, ${body.grid.join(" × ")} regions).`;
+  };
+
+  document.querySelectorAll("a.why[data-explain]").forEach((a) => {
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      show(a, () => fetch(a.dataset.explain, { credentials: "same-origin" }));
+    });
+  });
+
+  const photo = sessionStorage.getItem(PHOTO);
+  document.querySelectorAll("button.why[data-explain-photo]").forEach((b) => {
+    if (!photo) return; // nothing to explain against: the control stays hidden
+    b.hidden = false;
+    b.addEventListener("click", () => show(b, async () => {
+      const blob = await (await fetch(photo)).blob();
+      const data = new FormData();
+      data.append("file", blob, "photo");
+      return fetch(b.dataset.explainPhoto, { method: "POST", body: data, credentials: "same-origin" });
+    }));
+  });
 })();
