@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from app.api.main import create_app
+from app.cli import main
 from app.explain import find_pair
 from catalogs.fashion_mnist import split_of
 from infra.settings import Settings
@@ -84,20 +85,42 @@ def test_bad_requests_are_named(api: Api) -> None:
 
 
 @pytest.mark.slow
-def test_a_collection_whose_checkpoint_is_gone_says_which(
-    data_root: Path, tmp_path: Path, prefect_api: None
+def test_the_command_line_and_a_checkpoint_that_is_gone(
+    data_root: Path,
+    tmp_path: Path,
+    prefect_api: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # where the default PNG goes
     settings = Settings(
         home=tmp_path, data_root=data_root, train_limit=TRAIN, test_limit=TEST, progress=False
     )
     build_index(settings)
+    home = ["--home", str(tmp_path)]
+    out = tmp_path / "pair.png"
+    assert main(["explain", "test-1", "test-2", "--out", str(out), *home]) == 0
+    said = capsys.readouterr().out
+    assert "test-2 against test-1: score " in said and "exact map, 7x7 regions" in said
+    assert Image.open(out).size == (456, 224)
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(_png(split_of(str(data_root), "test").images[2].numpy()))
+    assert main(["explain", "--image", str(photo), "test-2", "--method", "gradient", *home]) == 0
+    assert "score 1.0000 (gradient map, 28x28 regions)" in capsys.readouterr().out
+    assert Image.open(tmp_path / "photo-vs-test-2.png").size == (456, 224)
+    assert main(["explain", "test-1", *home]) == 1
+    assert "explain takes ITEM OTHER: got 1 item id(s)" in capsys.readouterr().err
+
     shutil.rmtree(settings.checkpoint_dir)
+    assert main(["explain", "test-1", "test-2", "--out", str(out), *home]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "copy its checkpoint there" in err
     with running(create_app(settings)) as url:
         r = httpx.get(f"{url}/v1/explain/test-1/test-2", timeout=60)
         version = httpx.get(f"{url}/v1/items/test-1").json()["model_version"]
     assert r.status_code == 400
     message = r.json()["error"]
-    assert version in message and "copy its checkpoint there" in message
+    assert version in message and "copy its checkpoint there" in message and version in err
     assert "\n" not in message
 
 

@@ -213,9 +213,14 @@ def test_with_a_key_the_page_asks_for_it(
 def _open_why(browser: Any, trigger_css: str) -> dict[str, Any]:
     """Open a result's "why?" and wait for its overlay; what the dialog then shows."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.find_element(By.CSS_SELECTOR, trigger_css).click()
+    return _shown_why(browser)
+
+
+def _shown_why(browser: Any) -> dict[str, Any]:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     WebDriverWait(browser, 60).until(
         lambda d: d.execute_script(
             "const i = document.getElementById('why-img');"
@@ -246,7 +251,7 @@ def test_why_opens_the_overlay_also_on_a_phone_and_from_the_keyboard(
     shown = _open_why(browser, f"#results .card[data-item='{first}'] a.why")
     assert shown["open"] and shown["width"] == 456, shown
     assert shown["alt"].startswith(f"Similarity map of test-3 (left) and {first} (right)")
-    assert shown["text"].startswith("Score ") and "exact map, 7 × 7 regions" in shown["text"]
+    assert shown["text"].startswith("Score ") and "exact map, 7 \u00d7 7 regions" in shown["text"]
     ActionChains(browser).send_keys(Keys.ESCAPE).perform()
     assert not browser.execute_script("return document.getElementById('why').open")
     trigger = browser.find_element(By.CSS_SELECTOR, f"#results .card[data-item='{first}'] a.why")
@@ -259,12 +264,17 @@ def test_why_opens_the_overlay_also_on_a_phone_and_from_the_keyboard(
         link = browser.find_element(By.CSS_SELECTOR, f"#results .card[data-item='{second}'] a.why")
         browser.execute_script("arguments[0].focus()", link)
         ActionChains(browser).send_keys(Keys.ENTER).perform()
-        shown = _open_why(browser, "#why-close")  # already open: wait for it, then close it
-        assert shown["width"] == 456 and 0 <= shown["left"] and shown["right"] <= shown["viewport"]
+        shown = _shown_why(browser)
+        assert shown["open"] and shown["width"] == 456, shown
+        assert shown["left"] >= 0 and shown["right"] <= shown["viewport"]  # inside the screen
         assert browser.execute_script(
             "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         )
-        assert cards(browser)  # the page is still there and usable
+        browser.find_element(By.ID, "why-close").click()
+        assert not browser.execute_script("return document.getElementById('why').open")
+        assert browser.switch_to.active_element == link
+        click(browser, f"#results .card[data-item='{second}'] a")  # still usable on a phone
+        assert browser.find_element(By.ID, "view-title").text == f"More like {second}"
     finally:
         browser.set_window_size(1280, 900)
 
