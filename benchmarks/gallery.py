@@ -62,10 +62,28 @@ def screenshots(driver: Any, url: str, photo: Path) -> list[str]:
     shot("photo")
     driver.get(f"{url}/?like=test-1&like=test-16&dislike=test-3&strategy=best_score")
     shot("taste")
+    driver.get(f"{url}/?item=test-42")
+    why(driver)
+    shot("why")
     driver.set_window_size(390, 844)
     driver.get(f"{url}/?item=test-42")
     shot("phone")
+    why(driver)
+    shot("why-phone")
     return shots
+
+
+def why(driver: Any) -> None:
+    """Open the first result's "why?" and wait for its overlay."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.find_element(By.CSS_SELECTOR, "#results .card a.why").click()
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('why-img'); return i.complete && i.naturalWidth > 0"
+        )
+    )
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ def overlay_png(maps: PairMaps, query: torch.Tensor, hit: torch.Tensor, side: in
     canvas = np.full((side, 2 * side + GAP, 3), 255, dtype=np.uint8)
     canvas[:, :side], canvas[:, side + GAP :] = halves
     out = io.BytesIO()
-    # The fastest deflate: level 6 (PIL's default) took 42 ms of a 48 ms explanation, for a
-    # file a fifth smaller.
+    # The fastest deflate: level 6 (PIL's default) took 42 ms of a 48 ms explanation; level 1
+    # encodes in a third of the time a file 40% larger (57 KB against 41 KB).
     Image.fromarray(canvas).save(out, "PNG", compress_level=1)
     return out.getvalue()
 
