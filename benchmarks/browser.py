@@ -33,9 +33,10 @@ def missing() -> str | None:
             "(apt-get install chromium chromium-driver; .ci/run installs them)"
         )
     try:
+        import axe_selenium_python  # noqa: F401
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed: pip install -e '.[dev]'"
+        return "selenium or axe-selenium-python is not installed: pip install -e '.[dev]'"
     return None
 
 

@@ -78,6 +78,9 @@ def test_bad_requests_are_named(api: Api) -> None:
     junk = {"file": ("j.png", b"not an image", "image/png")}
     r = httpx.post(f"{api.url}/v1/explain/image/test-5", files=junk)
     assert r.status_code == 415 and "not a readable image" in r.json()["error"]
+    big = {"file": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")}  # over 10 MB
+    r = httpx.post(f"{api.url}/v1/explain/image/test-5", files=big, timeout=60)
+    assert r.status_code == 413 and "larger than 10 MB" in r.json()["error"]
     pixels = np.zeros((28, 28), np.uint8)
     files = {"file": ("p.png", _png(pixels), "image/png")}
     r = httpx.post(f"{api.url}/v1/explain/image/test-99999", files=files)
