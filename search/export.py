@@ -110,11 +110,7 @@ def neighbour_lists(
     of ``same`` values in it."""
     for chunk in chunks(ids, BATCH):
         payloads = store.payloads(name, chunk)
-        groups: dict[tuple[Any, ...], list[str]] = {}
-        for pid in chunk:
-            values = tuple(payloads[pid].get(f) for f in spec.same)
-            groups.setdefault(values, []).append(pid)
-        for values, members in groups.items():
+        for values, members in by_same(spec, chunk, payloads).items():
             if None in values:  # an item without the field has no neighbour sharing it
                 rows: list[list[Hit]] = [[] for _ in members]
             else:
@@ -122,6 +118,19 @@ def neighbour_lists(
                 rows = [opts.finish(h) for h in store.query_points(name, members, opts.search())]
             for pid, hits in zip(members, rows, strict=True):
                 yield pid, item_of(pid, payloads[pid]), hits
+
+
+def by_same(
+    spec: ExportSpec,
+    ids: Sequence[str],
+    payloads: dict[str, dict[str, Any]],
+    into: dict[tuple[Any, ...], list[str]] | None = None,
+) -> dict[tuple[Any, ...], list[str]]:
+    """``ids`` grouped by the values of their ``same`` fields (added to ``into``, if given)."""
+    groups = {} if into is None else into
+    for pid in ids:
+        groups.setdefault(tuple(payloads[pid].get(f) for f in spec.same), []).append(pid)
+    return groups
 
 
 def item_of(pid: str, payload: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infra.store.base import Search, VectorStore
-from search.export import ExportSpec, item_of
+from search.export import ExportSpec, by_same, item_of
 from search.selfquery import BATCH, all_ids, chunks
 
 REVERSE_K = 200  # hits asked of each new item's self-query before the cut-off rule applies
@@ -115,12 +115,10 @@ def _reverse_search(spec: ExportSpec, where: Sequence[Any], lowest: float) -> Se
 def _groups(
     store: VectorStore, name: str, spec: ExportSpec, ids: Sequence[str]
 ) -> dict[tuple[Any, ...], list[str]]:
-    """``ids`` by the values of their ``same`` fields, with each group's extra conditions."""
+    """``ids`` by the values of their ``same`` fields, read a batch at a time."""
     out: dict[tuple[Any, ...], list[str]] = {}
     for chunk in chunks(ids, BATCH):
-        payloads = store.payloads(name, chunk)
-        for pid in chunk:
-            out.setdefault(tuple(payloads[pid].get(f) for f in spec.same), []).append(pid)
+        by_same(spec, chunk, store.payloads(name, chunk), into=out)
     return out
 
 
