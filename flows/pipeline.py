@@ -17,7 +17,7 @@ from search.reports import RunSummary
 from tasks.evaluation import example_queries
 from tasks.export import export_collection
 from tasks.reporting import publish_report
-from tasks.serving import passes_gate, promote_index
+from tasks.serving import judge_index, promote_index
 from tasks.sources import scan_source
 from training.runs import model_ref
 
@@ -65,11 +65,12 @@ def publish(settings: Settings, source: SourceInfo, model: ModelRef, clock: Cloc
     # Before the promotion: once served, the collection may be open in the API's process.
     examples = example_queries(settings, indexed.collection, source)
     clock.lap("examples")
+    decision = judge_index(settings, indexed.collection, gated)
     export = None
-    if settings.export.export_after_run and passes_gate(settings, indexed.collection, gated):
+    if settings.export.export_after_run and decision.promoted:
         export = export_collection(settings, indexed.collection)
         clock.lap("export")
-    decision = promote_index(settings, indexed.collection, gated=gated)
+    promote_index(settings, indexed.collection, decision)
     clock.lap("promote")
     summary = RunSummary(
         source,

@@ -107,11 +107,9 @@ def judge(
     return Decision(ok, reason, previous)
 
 
-def promote_if_better(
-    store: VectorStore, alias: str, collection: str, floor: float, max_regression: float
-) -> Decision:
-    """Point ``alias`` at ``collection`` when the gate allows; otherwise leave it as it is."""
-    decision = judge(store, alias, collection, floor, max_regression)
+def carry_out(store: VectorStore, alias: str, collection: str, decision: Decision) -> Decision:
+    """Point ``alias`` at ``collection`` when ``decision`` (:func:`judge`'s, or a run's own)
+    lets it; otherwise leave it as it is."""
     if decision.promoted and decision.previous != collection:
         store.set_alias(alias, collection)
     return decision

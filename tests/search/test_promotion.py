@@ -9,7 +9,15 @@ import pytest
 from infra.store import PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from search.indexing import finalize
-from search.promotion import find_version, gate, list_indexes, promote_if_better, prune
+from search.promotion import Decision, carry_out, find_version, gate, judge, list_indexes, prune
+
+
+def promote_if_better(
+    store: VectorStore, alias: str, name: str, floor: float, drop: float
+) -> Decision:
+    """The run's two steps: judge, then carry the decision out."""
+    return carry_out(store, alias, name, judge(store, alias, name, floor, drop))
+
 
 ALIAS = "lookalike-toy"
 

@@ -11,7 +11,8 @@ from infra.settings import Settings
 from infra.store import PointBatch, open_store, point_id
 from infra.store.base import CollectionSpec
 from search.metadata import write_meta
-from tasks.serving import promote_index
+from search.promotion import Decision
+from tasks.serving import judge_index, promote_index
 
 
 def _collection(settings: Settings, name: str, precision_at_1: float | None) -> None:
@@ -29,18 +30,24 @@ def _served(settings: Settings) -> str | None:
         return store.aliases().get(settings.served_alias)
 
 
+def _promote(settings: Settings, name: str, gated: bool = True) -> Decision:
+    return promote_index.fn(settings, name, judge_index.fn(settings, name, gated))
+
+
 def test_the_gate_decides_and_the_alias_follows(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     _collection(settings, "toy-a", 0.90)
-    first = promote_index.fn(settings, "toy-a")
+    first = _promote(settings, "toy-a")
     assert first.promoted and first.previous is None and _served(settings) == "toy-a"
 
     _collection(settings, "toy-b", 0.50)  # far below the served one and the floor
-    worse = promote_index.fn(settings, "toy-b")
+    worse = _promote(settings, "toy-b")
     assert not worse.promoted and "below" in worse.reason and _served(settings) == "toy-a"
 
     _collection(settings, "toy-c", 0.91)
-    better = promote_index.fn(settings, "toy-c")
+    judged = judge_index.fn(settings, "toy-c")  # judging alone moves nothing
+    assert judged.promoted and _served(settings) == "toy-a"
+    better = _promote(settings, "toy-c")
     assert better.promoted and better.previous == "toy-a" and _served(settings) == "toy-c"
 
 
@@ -49,5 +56,5 @@ def test_a_catalog_without_labels_is_served_once_complete(
 ) -> None:
     settings = make_settings()
     _collection(settings, "shop-a", None)
-    decision = promote_index.fn(settings, "shop-a", gated=False)
+    decision = _promote(settings, "shop-a", gated=False)
     assert decision.promoted and "no labels" in decision.reason and _served(settings) == "shop-a"
