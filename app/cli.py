@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("item_id", nargs="?", help="an item id such as test-42 or train-7")
     target.add_argument("--image", default=None, help="a PNG or JPEG file instead of an item")
+    p.add_argument(
+        "--box",
+        default=None,
+        metavar="X0,Y0,X1,Y1",
+        help="search with a region of the image (fractions of its width and height)",
+    )
     add_query_flags(p)
     add_settings(p, STORE, QUERYING)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.store import Condition, VectorStore
 from search.metadata import CollectionMeta
-from search.query import resolve_items
+from search.query import item_payloads
 
 if TYPE_CHECKING:
     import torch
@@ -96,14 +96,6 @@ def _with_payloads(
 ) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     query, hit = item_payloads(store, collection, list(ids))
     return ids[0], ids[1], query, hit
-
-
-def item_payloads(
-    store: VectorStore, collection: str, item_ids: list[str]
-) -> tuple[dict[str, Any], ...]:
-    pids = resolve_items(store, collection, item_ids)  # an unknown id: NotFoundError naming it
-    payloads = store.payloads(collection, pids)
-    return tuple(dict(payloads[p]) for p in pids)
 
 
 def explain(

@@ -7,7 +7,9 @@ collection's recorded model version, and loads torch then.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,16 +17,38 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from infra.settings import Settings
-from infra.store import Hit, VectorStore, open_store
+from infra.store import Condition, Hit, VectorStore, open_store
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
-from search.query import ByVector, Target, ask
+from search.query import ByVector, Target, ask, item_payloads
 from search.request import QueryArgs
 
 if TYPE_CHECKING:
     import torch
+    from PIL import Image
 
     from model.backbones import Embedder
+    from model.images import Box
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A consumer's photo, or a region of it (``box``)."""
+
+    image: bytes | Path
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of a stored item's picture: the items most like that part of it (the item
+    itself left out, as a query by item leaves it out)."""
+
+    item_id: str
+    box: Box
+
+
+Asked = Target | Photo | Region
 
 
 class QueryService:
@@ -41,13 +65,18 @@ class QueryService:
         self._loading: dict[str, threading.Lock] = {}
         self._loading_lock = threading.Lock()
 
-    def ask(self, target: Target | bytes | Path, args: QueryArgs | None = None) -> list[Hit]:
-        """The hits for ``target`` (a photo is embedded with the model that built the index),
-        with the consumer's options resolved against the collection."""
+    def ask(self, target: Asked | bytes | Path, args: QueryArgs | None = None) -> list[Hit]:
+        """The hits for ``target`` (a photo or a region is embedded with the model that built
+        the index), with the consumer's options resolved against the collection."""
         meta = read_meta(self.store, self.name)
         opts = resolve(args or QueryArgs(), self.settings, meta)
         if isinstance(target, bytes | Path):
-            target = ByVector(self.embed_image(target))
+            target = Photo(target)
+        if isinstance(target, Photo | Region):
+            source = image_source(self.store, self.name, target)
+            vector = embed_target(self.model_for(self.name), meta, target, source)
+            opts = leaving_out(opts, target)
+            target = ByVector(vector)
         return ask(self.store, self.name, target, opts, meta)
 
     def embed_image(self, image: bytes | Path) -> np.ndarray:
@@ -112,20 +141,61 @@ def resolve(args: QueryArgs, settings: Settings, meta: CollectionMeta) -> QueryO
     return args.options(labels, settings.serve.hemisphere, settings.serve.season_boost)
 
 
-def preprocess(model: Embedder, kind: str | None, image: bytes | Path) -> torch.Tensor:
-    """An image as uint8 [C, S, S], preprocessed as the collection's own items were (by its
-    source's reader: a Fashion-MNIST item, grey on black, or a product photo letterboxed at the
-    backbone's size)."""
+def image_source(
+    store: VectorStore, name: str, target: Photo | Region
+) -> bytes | Path | dict[str, Any]:
+    """What a photo or region query's picture is read from: the photo, or the stored item's
+    payload (the store's part, looked up before the model's)."""
+    if isinstance(target, Photo):
+        return target.image
+    return item_payloads(store, name, [target.item_id])[0]
+
+
+def embed_target(
+    model: Embedder,
+    meta: CollectionMeta,
+    target: Photo | Region,
+    source: bytes | Path | dict[str, Any],
+) -> np.ndarray:
+    """The vector of a photo or a region of a stored item's picture (``source``: see
+    :func:`image_source`), by ``model``, preprocessed as the collection's items were."""
+    if isinstance(source, dict):
+        from catalogs.scan import stored_image
+
+        return embed(model, meta.kind, stored_image(meta.kind, meta.root, source), target.box)
+    return embed(model, meta.kind, source, target.box)
+
+
+def leaving_out(opts: QueryOptions, target: Photo | Region) -> QueryOptions:
+    """A region of an item asks for other items, as a query by that item does."""
+    if isinstance(target, Photo):
+        return opts
+    return dataclasses.replace(
+        opts, where=(*opts.where, Condition("item_id", none_of=(target.item_id,)))
+    )
+
+
+def preprocess(
+    model: Embedder, kind: str | None, image: bytes | Path | Image.Image, box: Box | None = None
+) -> torch.Tensor:
+    """An image (a region of it, with ``box``) as uint8 [C, S, S], preprocessed as the
+    collection's own items were (by its source's reader: a Fashion-MNIST item, grey on black,
+    or a product photo letterboxed at the backbone's size)."""
     from catalogs.readers import reader_for_kind
+    from model.images import open_image
 
-    return reader_for_kind(kind).preprocess_upload(model, image)
+    img = open_image(image) if isinstance(image, bytes | Path) else image
+    return reader_for_kind(kind).preprocess_upload(model, box.crop(img) if box else img)
 
 
-def embed(model: Embedder, kind: str | None, image: bytes | Path) -> np.ndarray:
-    """An image's vector, preprocessed as the collection's own items were."""
+def embed(
+    model: Embedder, kind: str | None, image: bytes | Path | Image.Image, box: Box | None = None
+) -> np.ndarray:
+    """An image's vector (of a region of it, with ``box``), preprocessed as the collection's
+    own items were."""
     import torch
 
-    pixels = preprocess(model, kind, image)
+    pixels = preprocess(model, kind, image, box)
     with torch.inference_mode():
         vector: np.ndarray = model(pixels[None]).numpy()[0]
     return vector

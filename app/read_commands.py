@@ -9,13 +9,14 @@ from pathlib import Path
 
 from app.console import print_hits, print_indexes
 from app.flags import query_args_from
-from app.queries import QueryService
+from app.queries import Asked, Photo, QueryService, Region
+from infra.errors import UserError
 from infra.locks import alias_lock
 from infra.settings import Settings
 from infra.store import open_store
 from search.metadata import read_meta
 from search.promotion import find_version, list_every_index, list_indexes, prune
-from search.query import ByExamples, ByItem, Target
+from search.query import ByExamples, ByItem
 
 READ_COMMANDS = ("similar", "recommend", "explain", "promote", "index ls", "index prune")
 
@@ -35,26 +36,31 @@ def _what(args: argparse.Namespace) -> str:
     return str(args.image or args.item_id)
 
 
-def target_of(args: argparse.Namespace) -> Target | Path:
-    """What the command asks for: an item, examples, or a photo (a path, embedded by the
-    service with the collection's model)."""
+def target_of(args: argparse.Namespace) -> Asked:
+    """What the command asks for: an item, examples, a photo (a path, embedded by the service
+    with the collection's model), or a region of either (``--box``)."""
     if args.command == "recommend":
         return ByExamples(tuple(args.like), tuple(args.dislike), args.strategy)
+    box = None
+    if getattr(args, "box", None):
+        from model.images import Box  # torch comes with it: a region is embedded anyway
+
+        box = Box.parse(args.box)
     if args.image:
-        return Path(args.image)
-    return ByItem(args.item_id)
+        return Photo(image_file(args.image), box)
+    return Region(args.item_id, box) if box else ByItem(args.item_id)
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> None:
-    from app.explain import explain, item_payloads
-    from infra.errors import UserError
+    from app.explain import explain
+    from search.query import item_payloads
 
     wanted = 1 if args.image else 2
     if len(args.ids) != wanted:
         usage = "--image FILE OTHER" if args.image else "ITEM OTHER"
         raise UserError(f"explain takes {usage}: got {len(args.ids)} item id(s).")
-    if args.image and not Path(args.image).is_file():
-        raise UserError(f"no image file at {args.image}: pass an existing PNG or JPEG.")
+    if args.image:
+        image_file(args.image)
     with QueryService(settings) as service:
         meta = read_meta(service.store, service.name)
         payloads = item_payloads(service.store, service.name, args.ids)
@@ -67,6 +73,12 @@ def _explain(args: argparse.Namespace, settings: Settings) -> None:
     out.write_bytes(result.png())
     print(f"{args.ids[-1]} against {args.image or args.ids[0]}: {result.summary()}")
     print(f"wrote {out} (query left, hit right; warm raises the score, cool lowers it)")
+
+
+def image_file(path: str) -> Path:
+    if not Path(path).is_file():
+        raise UserError(f"no image file at {path}: pass an existing PNG or JPEG.")
+    return Path(path)
 
 
 def run_read_command(args: argparse.Namespace, settings: Settings) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.explain import explain, item_payloads
+from app.explain import explain
 from app.queries import QueryService
 from benchmarks.common import write
 from catalogs.fashion_mnist import split_of
@@ -38,7 +38,7 @@ from model.backbones import Embedder, create_backbone
 from model.explain import exact_maps, gradient_maps, upsampled
 from model.overlay import overlay_png
 from search.metadata import read_meta
-from search.query import ByItem
+from search.query import ByItem, item_payloads
 from search.request import QueryArgs
 
 STEPS = np.linspace(0.0, 1.0, 21)  # every 5% of the pixels

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     import torch
+    from PIL import Image
 
     from catalogs.fashion_mnist import SplitImages
     from catalogs.files import CatalogImages
@@ -73,8 +74,13 @@ class Reader(ABC):
         from its id alone; None for an id this kind of source never makes."""
 
     @abstractmethod
-    def preprocess_upload(self, model: Embedder, image: bytes | Path) -> torch.Tensor:
-        """A consumer's photo as the collection's own items were fed to ``model``."""
+    def preprocess_upload(self, model: Embedder, image: Image.Image) -> torch.Tensor:
+        """A consumer's photo (opened, perhaps cut to a region) as the collection's own items
+        were fed to ``model``."""
+
+    @abstractmethod
+    def stored_image(self, root: str, item: Item) -> Image.Image:
+        """An item's own picture, whole, as the source holds it (a region is cut from it)."""
 
     def pixels(self, info: SourceInfo, items: list[Item]) -> np.ndarray:
         """uint8 [N, D]: the items' raw pixels, when :attr:`has_pixel_baseline`."""
@@ -117,14 +123,20 @@ class FashionMNISTReader(Reader):
         item_id = str(payload.get("item_id"))
         return Item(item_id, str(payload["split"]), str(payload.get("index", item_id)))
 
-    def preprocess_upload(self, model: Embedder, image: bytes | Path) -> torch.Tensor:
-        from model.images import decode, decode_rgb, open_image
+    def preprocess_upload(self, model: Embedder, image: Image.Image) -> torch.Tensor:
+        from model.images import decode, decode_rgb
 
         # The CNN saw grey items on black; a backbone put over Fashion-MNIST reads the photo
         # as any backbone does.
         if model.name == "fmnist-cnn":
             return decode(image)[None]
-        return decode_rgb(open_image(image), model.image_size, model.channels)
+        return decode_rgb(image, model.image_size, model.channels)
+
+    def stored_image(self, root: str, item: Item) -> Image.Image:
+        from PIL import Image
+
+        pixels = self.pixels_of(root, item, 28, 1)
+        return Image.fromarray(pixels[0].numpy())
 
     def pixels(self, info: SourceInfo, items: list[Item]) -> np.ndarray:
         from catalogs.fashion_mnist import pixels_of
@@ -176,11 +188,16 @@ class FilesReader(Reader):
         item_id = str(payload.get("item_id"))
         return Item(item_id, str(payload["split"]), item_id, path=relative)
 
-    def preprocess_upload(self, model: Embedder, image: bytes | Path) -> torch.Tensor:
-        from model.images import decode_rgb, open_image
+    def preprocess_upload(self, model: Embedder, image: Image.Image) -> torch.Tensor:
+        from model.images import decode_rgb
 
         # Letterboxed on white at the backbone's size, as the catalog's photos were.
-        return decode_rgb(open_image(image), model.image_size, model.channels)
+        return decode_rgb(image, model.image_size, model.channels)
+
+    def stored_image(self, root: str, item: Item) -> Image.Image:
+        from model.images import open_image
+
+        return open_image(Path(root) / item.path)
 
 
 READERS: dict[str, Reader] = {r.kind: r for r in (FashionMNISTReader(), FilesReader())}

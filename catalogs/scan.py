@@ -25,6 +25,7 @@ from model.labels import LABEL_NAMES
 
 if TYPE_CHECKING:
     import torch
+    from PIL import Image
 
     from catalogs.readers import ItemImages, Reader
 
@@ -180,6 +181,12 @@ def stored_pixels(
     :func:`stored_thumbnail` finds its picture)."""
     reader, where = _stored(kind, root)
     return reader.pixels_of(where, reader.stored_item(where, payload), size, channels)
+
+
+def stored_image(kind: SourceKind | None, root: str | None, payload: dict[str, Any]) -> Image.Image:
+    """An indexed item's own picture, whole (a region of it is searched by cutting it)."""
+    reader, where = _stored(kind, root)
+    return reader.stored_image(where, reader.stored_item(where, payload))
 
 
 def _stored(kind: SourceKind | None, root: str | None) -> tuple[Reader, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,18 +48,66 @@ def open_image(data: bytes | Path) -> Image.Image:
     return img
 
 
+class BoxError(InputError):
+    """A region to search that is not one: outside the image, inverted or empty."""
+
+
+BOX_HELP = "x0,y0,x1,y1: fractions of the image's width and height, e.g. 0.1,0.2,0.6,0.9"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A region of an image, as fractions of its width and height (0,0 its top left)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @classmethod
+    def parse(cls, text: str) -> Box:
+        """``x0,y0,x1,y1``; anything else, a box outside the image, inverted or empty, is
+        refused naming it."""
+        parts = text.replace(" ", "").split(",")
+        try:
+            x0, y0, x1, y1 = (float(p) for p in parts)
+        except ValueError:
+            raise BoxError(f"box wants {BOX_HELP}; got {text!r}.") from None
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in (x0, y0, x1, y1)):
+            raise BoxError(f"box {text!r} lies outside the image: give {BOX_HELP}.")
+        if x0 > x1 or y0 > y1:
+            raise BoxError(f"box {text!r} is inverted: x0 must be below x1 and y0 below y1.")
+        if x0 == x1 or y0 == y1:
+            raise BoxError(f"box {text!r} is empty: give it a width and a height.")
+        return cls(x0, y0, x1, y1)
+
+    def crop(self, img: Image.Image) -> Image.Image:
+        """The region of ``img``, at least one pixel each way."""
+        left, right = _span(self.x0, self.x1, img.width)
+        top, bottom = _span(self.y0, self.y1, img.height)
+        return img.crop((left, top, right, bottom))
+
+    def __str__(self) -> str:
+        return ",".join(f"{v:g}" for v in (self.x0, self.y0, self.x1, self.y1))
+
+
+def _span(low: float, high: float, size: int) -> tuple[int, int]:
+    start = min(math.floor(low * size), size - 1)
+    return start, max(start + 1, math.ceil(high * size))
+
+
 def _composite(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     rgba = img.convert("RGBA")
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (*background, 255)), rgba)
 
 
-def decode(data: bytes | Path, size: int = 28) -> torch.Tensor:
+def decode(data: bytes | Path | Image.Image, size: int = 28) -> torch.Tensor:
     """PNG/JPEG/WebP bytes or a file -> uint8 [size, size] grayscale, like a Fashion-MNIST item.
 
     Any mode (RGB, RGBA, palette, CMYK, 16-bit) is converted to 8-bit grayscale, transparency
     composited on black (Fashion-MNIST's background), and the image resized to ``size``.
     """
-    img = open_image(data)
+    img = data if isinstance(data, Image.Image) else open_image(data)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = _composite(img, (0, 0, 0))
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):

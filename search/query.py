@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -158,6 +158,13 @@ def resolve_items(store: VectorStore, name: str, item_ids: Sequence[str]) -> lis
     if missing:
         raise _unknown_item(name, missing[0])
     return [by_item[i] for i in item_ids]
+
+
+def item_payloads(store: VectorStore, name: str, item_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The payloads of the items ``item_ids``, in order; an unknown id is named."""
+    pids = resolve_items(store, name, item_ids)
+    payloads = store.payloads(name, pids)
+    return [dict(payloads[p]) for p in pids]
 
 
 def point_ids(

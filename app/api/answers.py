@@ -10,7 +10,7 @@ import orjson
 from fastapi import Response
 
 from app.api.service import Served, Service
-from app.queries import resolve
+from app.queries import Asked, Photo, Region, embed_target, image_source, leaving_out, resolve
 from infra.store import Hit
 from search.query import ByVector, Target, ask
 from search.request import QueryArgs
@@ -55,21 +55,26 @@ def respond(service: Service, args: QueryArgs, target: Target) -> Response:
         return answer(served, hits)
 
 
-async def respond_photo(service: Service, args: QueryArgs, image: bytes) -> Response:
-    """Answer a photo: see :func:`hits_for`."""
-    return answer(*await hits_for(service, args, image))
+async def respond_photo(service: Service, args: QueryArgs, target: Photo | Region) -> Response:
+    """Answer a photo or a region: see :func:`hits_for`."""
+    return answer(*await hits_for(service, args, target))
 
 
-async def hits_for(
-    service: Service, args: QueryArgs, target: Target | bytes
-) -> tuple[Served, list[Hit]]:
-    """The hits for ``target``; a photo's bytes are decoded and embedded with the model that
-    built the served index in the service's photo pool, so neither the event loop nor the
-    store's lock waits for the model (a full pool answers 503). The options are resolved first:
-    a bad one costs no model run."""
+async def hits_for(service: Service, args: QueryArgs, target: Asked) -> tuple[Served, list[Hit]]:
+    """The hits for ``target``; a photo (or a region of a stored item's picture) is decoded and
+    embedded with the model that built the served index in the service's photo pool, so
+    neither the event loop nor the store's lock waits for the model (a full pool answers 503).
+    The options are resolved first: a bad one costs no model run."""
     with service.serving() as served:
         opts = resolve(args, service.settings, served.meta)
-        if isinstance(target, bytes):
-            target = ByVector(await service.embed(served, target))
-        query = target
+        query: Target
+        if isinstance(target, Photo | Region):
+            asked = target
+            source = service.run(lambda s: image_source(s, served.collection, asked))
+            vector = await service.with_model(
+                served, lambda model: embed_target(model, served.meta, asked, source)
+            )
+            query, opts = ByVector(vector), leaving_out(opts, target)
+        else:
+            query = target
         return served, service.run(lambda s: ask(s, served.collection, query, opts, served.meta))

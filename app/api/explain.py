@@ -17,8 +17,9 @@ from app.api.errors import responses
 from app.api.schemas import Explanation as ExplanationOut
 from app.api.service import Served, Service
 from app.api.similar import upload
-from app.explain import Explanation, explain, find_pair, item_payloads
+from app.explain import Explanation, explain, find_pair
 from model.explain import Method
+from search.query import item_payloads
 
 if TYPE_CHECKING:
     from model.backbones import Embedder

@@ -14,6 +14,19 @@ from search.request import QueryArgs
 QueryParams = Annotated[QueryArgs, Query()]
 
 
+class RegionArgs(QueryArgs):
+    """The options of a query whose target has a picture: a region of it may be searched."""
+
+    box: str | None = Field(
+        default=None,
+        description="Search with a region of the image: x0,y0,x1,y1 as fractions of its width "
+        "and height, e.g. 0,0,0.5,1 (its left half).",
+    )
+
+
+RegionParams = Annotated[RegionArgs, Query()]
+
+
 class HitOut(BaseModel):
     item_id: str | None
     score: float

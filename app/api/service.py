@@ -14,11 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-
 from app.api.errors import QueueFullError
 from app.api.metrics import Metrics
-from app.queries import QueryService, embed
+from app.queries import QueryService
 from infra.settings import Settings
 from infra.store import StoreBusyError, VectorStore
 from search.metadata import CollectionMeta, read_meta
@@ -129,10 +127,6 @@ class Service:
     def run(self, fn: Callable[[VectorStore], T]) -> T:
         with self._lock:
             return fn(self.store)
-
-    async def embed(self, served: Served, image: bytes) -> np.ndarray:
-        """A photo's vector by the model that built ``served``, worked out in the photo pool."""
-        return await self.with_model(served, lambda model: embed(model, served.meta.kind, image))
 
     async def with_model(self, served: Served, fn: Callable[[Embedder], T]) -> T:
         """``fn`` of the model that built ``served`` (loaded from its record, so the store is

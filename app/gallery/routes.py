@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from app.api.answers import hits_for
 from app.api.deps import KEY_COOKIE, ServiceDep, check_key
@@ -19,9 +20,11 @@ from app.api.errors import status_of
 from app.api.service import Service
 from app.api.similar import upload
 from app.errors import USER_ERRORS
-from app.gallery.views import GalleryArgs, View, build, cards, glance
+from app.gallery.views import GalleryArgs, View, build, cards, glance, region_view
+from app.queries import Photo
 from catalogs.seasons import SEASONS
 from infra.store import StoreError
+from model.images import Box
 from search.query import STRATEGIES
 
 HERE = Path(__file__).parent
@@ -78,12 +81,17 @@ def _page(
     return templates.TemplateResponse(request, "page.html", context, status_code=status)
 
 
+def _build(service: Service, args: GalleryArgs) -> View:
+    with service.serving() as served:
+        return build(service, served, args)
+
+
 def _sign_in(request: Request, error: str | None = None) -> Response:
     return templates.TemplateResponse(request, "login.html", {"error": error}, status_code=401)
 
 
 @router.get("/", response_class=HTMLResponse)
-def page(request: Request, service: ServiceDep) -> Response:
+async def page(request: Request, service: ServiceDep) -> Response:
     if not _signed_in(request, service):
         return _sign_in(request)
     try:
@@ -94,8 +102,10 @@ def page(request: Request, service: ServiceDep) -> Response:
         message = f"{where}: {first.get('msg', 'invalid')}"
         return _page(request, service, GalleryArgs(), View("browse", "Browse", error=message), 400)
     try:
-        with service.serving() as served:
-            view = build(service, served, args)
+        if args.item and args.box:
+            view = await region_view(service, args, args.item, args.box)
+        else:
+            view = await run_in_threadpool(_build, service, args)
         return _page(request, service, args, view, 200)
     except USER_ERRORS as exc:
         return _page(
@@ -104,15 +114,23 @@ def page(request: Request, service: ServiceDep) -> Response:
 
 
 @router.post("/search", response_class=HTMLResponse)
-async def search(request: Request, service: ServiceDep, file: UploadFile = File()) -> Response:  # noqa: B008
-    """Items like an uploaded photo; a bad upload is shown in the page, not as a trace."""
+async def search(
+    request: Request,
+    service: ServiceDep,
+    file: UploadFile = File(),  # noqa: B008
+    box: str = Form(""),
+) -> Response:
+    """Items like an uploaded photo (or a region of it); a bad upload or region is shown in
+    the page, not as a trace."""
     if not _signed_in(request, service):
         return _sign_in(request)
     args = GalleryArgs(k=_args(request).k)
     try:
+        region = Box.parse(box) if box else None
         data = await upload(request, file, service.settings.serve.max_upload_mb)
-        _, hits = await hits_for(service, args.query_args(), data)
-        title = f"Like your photo ({file.filename or 'upload'})"
+        _, hits = await hits_for(service, args.query_args(), Photo(data, region))
+        where = f", region {region}" if region else ""
+        title = f"Like your photo ({file.filename or 'upload'}{where})"
         return _page(request, service, args, View("image", title, cards(hits)), 200)
     except USER_ERRORS as exc:
         view = View("image", "Search by photo", error=str(exc))

@@ -29,6 +29,9 @@ class GalleryArgs(QueryArgs):
 
     k: int = Field(default=12, ge=1, le=100, description="How many items to show.")
     item: str | None = Field(default=None, description="Show the items like this one.")
+    box: str | None = Field(
+        default=None, description="Only a region of the item's picture: x0,y0,x1,y1 fractions."
+    )
     like: list[str] = Field(default_factory=list, description="Items the person liked.")
     dislike: list[str] = Field(default_factory=list, description="Items the person disliked.")
     strategy: Strategy = Field(default="average_vector", description="How to recommend.")
@@ -129,6 +132,17 @@ def build(service: Service, served: Served, args: GalleryArgs) -> View:
         return View("similar", f"More like {item}", cards(hits), query)
     picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))
     return View("browse", "Browse", cards(picked, scored=False))
+
+
+async def region_view(service: Service, args: GalleryArgs, item: str, box: str) -> View:
+    """The items like a region of ``item``'s picture (its model runs in the photo pool)."""
+    from app.api.answers import hits_for
+    from app.queries import Region
+    from model.images import Box
+
+    served, hits = await hits_for(service, args.query_args(), Region(item, Box.parse(box)))
+    query = service.run(lambda s: sample_of(s, served.collection, item))
+    return View("similar", f"More like a region of {item}", cards(hits), query)
 
 
 def sample_of(store: VectorStore, name: str, item_id: str) -> Card:

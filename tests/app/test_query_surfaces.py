@@ -18,7 +18,7 @@ from app.api.main import create_app
 from app.cli import build_parser
 from app.flags import query_args_from
 from app.gallery.views import GalleryArgs
-from app.queries import QueryService
+from app.queries import Photo, QueryService
 from app.read_commands import target_of
 from infra.settings import Settings
 from infra.store import Search, VectorStore
@@ -171,6 +171,7 @@ def test_a_bad_option_names_itself_on_every_surface(
 
 
 def test_a_photo_query_goes_the_same_way(settings: Settings, tmp_path: Path) -> None:
+    (tmp_path / "x.png").write_bytes(b"read when embedded")
     args = build_parser().parse_args(["similar", "--image", str(tmp_path / "x.png"), "-k", "4"])
-    assert target_of(args) == tmp_path / "x.png"
+    assert target_of(args) == Photo(tmp_path / "x.png")
     assert query_args_from(args) == QueryArgs(k=4)
