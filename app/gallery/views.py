@@ -65,7 +65,7 @@ class GalleryArgs(QueryArgs):
         other = "dislike" if kind == "like" else "like"
         rest = [i for i in getattr(self, other) if i != item_id]
         chosen = [i for i in chosen if i != item_id] if item_id in chosen else [*chosen, item_id]
-        return self.url(**{kind: chosen, other: rest, "item": None})
+        return self.url(**{kind: chosen, other: rest, "item": None, "box": None})
 
 
 @dataclass(frozen=True)

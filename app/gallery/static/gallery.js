@@ -34,6 +34,77 @@
     input.addEventListener("change", () => { if (input.files.length) submit(input.files); });
   }
 
+  // A region: dragged over a picture, it is written into the form's box field as fractions
+  // of the picture (the field itself is the keyboard's way to give one).
+  const fraction = (v) => Math.min(1, Math.max(0, v)).toFixed(3).replace(/\.?0+$/, "") || "0";
+  document.querySelectorAll("form.region[data-draw-on]").forEach((regionForm) => {
+    const picture = document.querySelector(regionForm.dataset.drawOn);
+    const field = regionForm.querySelector('input[name="box"]');
+    if (!picture || !field) return;
+    picture.classList.add("drawable");
+    const frame = picture.parentElement;
+    const mark = document.createElement("div");
+    mark.className = "drawn";
+    mark.hidden = true;
+    frame.appendChild(mark);
+    let start = null;
+    let dragged = false;
+    const at = (e) => {
+      const r = picture.getBoundingClientRect();
+      return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height];
+    };
+    const show = (a, b) => {
+      const [x0, x1] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])];
+      const [y0, y1] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
+      const box = [x0, y0, x1, y1].map((v) => Math.min(1, Math.max(0, v)));
+      Object.assign(mark.style, {
+        left: `${picture.offsetLeft + box[0] * picture.clientWidth}px`,
+        top: `${picture.offsetTop + box[1] * picture.clientHeight}px`,
+        width: `${(box[2] - box[0]) * picture.clientWidth}px`,
+        height: `${(box[3] - box[1]) * picture.clientHeight}px`,
+      });
+      mark.hidden = false;
+      return box;
+    };
+    picture.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      start = at(e);
+      dragged = false;
+      picture.setPointerCapture(e.pointerId);
+    });
+    picture.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      dragged = true;
+      show(start, at(e));
+    });
+    picture.addEventListener("pointerup", (e) => {
+      if (!start) return;
+      const box = show(start, at(e));
+      start = null;
+      if (box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01) field.value = box.map(fraction).join(",");
+    });
+    // A drag over the item's picture is not a click on its link.
+    const link = picture.closest("a");
+    if (link) link.addEventListener("click", (e) => { if (dragged) { e.preventDefault(); dragged = false; } });
+  });
+
+  // The results of a photo: the photo itself, remembered, so a region of it can be searched.
+  const preview = document.getElementById("photo-preview");
+  const remembered = sessionStorage.getItem(PHOTO);
+  if (preview && remembered && form && input) {
+    preview.src = remembered;
+    document.getElementById("photo-query").hidden = false;
+    document.getElementById("photo-region-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const blob = await (await fetch(remembered)).blob();
+      const files = new DataTransfer();
+      files.items.add(new File([blob], "photo", { type: blob.type }));
+      input.files = files.files;
+      document.getElementById("photo-box").value = document.getElementById("photo-region-box").value;
+      form.requestSubmit();
+    });
+  }
+
   document.querySelectorAll('a[role="button"]').forEach((a) => {
     a.addEventListener("keydown", (e) => {
       if (e.key === " ") { e.preventDefault(); a.click(); }
