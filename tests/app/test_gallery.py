@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -297,6 +298,7 @@ def test_every_page_passes_axe_core(site: tuple[str, Path], browser: Any, tmp_pa
     pages = {
         "browse": "/",
         "more like this": "/?item=test-3",
+        "a region": "/?item=test-3&box=0,0,0.5,1",
         "recommend": "/?like=test-3&like=test-4&dislike=test-5",
         "filtered": "/?label=Bag&split=test",
         "an error": "/?item=test-999999",
@@ -315,3 +317,67 @@ def test_every_page_passes_axe_core(site: tuple[str, Path], browser: Any, tmp_pa
     navigates(browser, lambda: browser.find_element(By.ID, "photo").send_keys(str(photo)))
     found["like your photo"] = axe_violations(browser)
     assert found == {name: [] for name in found}
+
+
+def _drag(browser: Any, css: str, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Drag the mouse over the element from ``start`` to ``end`` (fractions of its size)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    element = browser.find_element(By.CSS_SELECTOR, css)
+    w, h = element.size["width"], element.size["height"]
+
+    def offset(at: tuple[float, float]) -> tuple[int, int]:  # from the element's centre
+        return round((at[0] - 0.5) * w), round((at[1] - 0.5) * h)
+
+    x0, y0 = offset(start)
+    x1, y1 = offset(end)
+    chain = ActionChains(browser).move_to_element_with_offset(element, x0, y0).click_and_hold()
+    chain.move_by_offset((x1 - x0) // 2, (y1 - y0) // 2).move_by_offset(
+        x1 - x0 - (x1 - x0) // 2, y1 - y0 - (y1 - y0) // 2
+    )
+    chain.release().perform()
+
+
+def test_draw_a_region_over_an_item_or_a_photo_or_type_it(
+    site: tuple[str, Path], browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, data_root = site
+    browser.get(url + "/?item=test-3")
+    _drag(browser, ".query .card img", (0.05, 0.5), (0.95, 0.95))
+    assert browser.current_url.endswith("/?item=test-3")  # a drag is not a click on the link
+    box = browser.find_element(By.ID, "region-box").get_attribute("value")
+    x0, y0, x1, y1 = (float(v) for v in box.split(","))
+    assert x0 < 0.1 and 0.45 < y0 < 0.55 and x1 > 0.9 and y1 > 0.9, box
+    click(browser, "#region-form button")
+    assert browser.find_element(By.ID, "view-title").text == "More like a region of test-3"
+    shown = cards(browser)
+    assert len(shown) == 12 and "test-3" not in {c["item"] for c in shown}
+
+    browser.get(url + "/?item=test-3")  # the keyboard: type the region, press Enter
+    field = browser.find_element(By.ID, "region-box")
+    field.send_keys("0,0,1,0.5")
+    navigates(browser, lambda: field.send_keys(Keys.ENTER))
+    assert "box=0%2C0%2C1%2C0.5" in browser.current_url
+    assert browser.find_element(By.ID, "view-title").text == "More like a region of test-3"
+
+    images = split_of(str(data_root), "test").images
+    canvas = tmp_path / "two.png"
+    Image.fromarray(np.concatenate([images[5].numpy(), images[7].numpy()], axis=1)).save(canvas)
+    browser.get(url + "/")
+    navigates(browser, lambda: browser.find_element(By.ID, "photo").send_keys(str(canvas)))
+    assert browser.find_element(By.ID, "photo-preview").is_displayed()
+    _drag(browser, "#photo-preview", (0.52, 0.02), (0.98, 0.98))
+    field = browser.find_element(By.ID, "photo-region-box")
+    drawn = [float(v) for v in field.get_attribute("value").split(",")]
+    assert 0.45 < drawn[0] < 0.6 and drawn[2] > 0.9, drawn
+    # A drawn edge is a pixel or two off; the model is random, so exactly the right half:
+    field.clear()
+    field.send_keys("0.5,0,1,1")
+    click(browser, "#photo-region-form button")
+    assert "region 0.5,0,1,1" in browser.find_element(By.ID, "view-title").text
+    first = cards(browser)[0]
+    assert first["item"] == "test-7" and float(first["score"]) > 0.999
