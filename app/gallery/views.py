@@ -6,16 +6,18 @@ one item, like an uploaded photo, or like a person's likes and unlike their disl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_origin
 from urllib.parse import urlencode
 
+import numpy as np
 from pydantic import Field
 
 from app.api.service import Served, Service
 from app.queries import resolve
 from infra.store import Hit, VectorStore
-from search.query import ByExamples, ByItem, Strategy, ask, resolve_items, sample
+from search.metadata import CollectionMeta
+from search.query import ByExamples, ByItem, Strategy, ask, point_ids, resolve_items, sample
 from search.request import QueryArgs
 
 Mode = Literal["browse", "similar", "image", "recommend"]
@@ -74,6 +76,7 @@ class Card:
     label: str
     score: float | None
     details: str  # split and the attributes worth a glance
+    why_with: str | None = None  # the item its "why?" explains it against
 
 
 @dataclass(frozen=True)
@@ -124,14 +127,27 @@ def build(service: Service, served: Served, args: GalleryArgs) -> View:
     if args.like:
         examples = ByExamples(tuple(args.like), tuple(args.dislike), args.strategy)
         hits = service.run(lambda s: ask(s, name, examples, opts, served.meta))
-        return View("recommend", f"Recommended for {len(args.like)} liked", cards(hits))
+        liked = service.run(lambda s: nearest_liked(s, name, args.like, hits, served.meta))
+        shown = [replace(c, why_with=w) for c, w in zip(cards(hits), liked, strict=True)]
+        return View("recommend", f"Recommended for {len(args.like)} liked", shown)
     if args.item:
         item = args.item
         hits = service.run(lambda s: ask(s, name, ByItem(item), opts, served.meta))
         query = service.run(lambda s: sample_of(s, name, item))
-        return View("similar", f"More like {item}", cards(hits), query)
+        shown = [replace(c, why_with=item) for c in cards(hits)]
+        return View("similar", f"More like {item}", shown, query)
     picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))
     return View("browse", "Browse", cards(picked, scored=False))
+
+
+def nearest_liked(
+    store: VectorStore, name: str, liked: Sequence[str], hits: Sequence[Hit], meta: CollectionMeta
+) -> list[str]:
+    """For each recommended hit, the liked item it is most like: what its "why?" explains."""
+    pids = point_ids(store, name, liked, meta)
+    vectors = store.vectors(name, [*pids, *(h.id for h in hits)])
+    mine = np.stack([vectors[p] for p in pids])
+    return [liked[int(np.argmax(mine @ vectors[h.id]))] for h in hits]
 
 
 async def region_view(service: Service, args: GalleryArgs, item: str, box: str) -> View:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -278,6 +279,25 @@ def test_why_opens_the_overlay_also_on_a_phone_and_from_the_keyboard(
         assert browser.find_element(By.ID, "view-title").text == f"More like {second}"
     finally:
         browser.set_window_size(1280, 900)
+
+    # A recommendation is explained against the liked item it is most like.
+    browser.get(url + "/?like=test-3&like=test-4")
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('#results .card')].map(c => "
+        "[c.dataset.item, c.querySelector('a.why').dataset.explain])"
+    )
+    assert len(links) == 12
+    for hit, link in links[:3]:
+        liked = link.split("/")[3]
+        other = "test-4" if liked == "test-3" else "test-3"
+        assert link == f"/v1/explain/{liked}/{hit}"
+        mine = httpx.get(url + link).json()["score"]
+        assert mine >= httpx.get(f"{url}/v1/explain/{other}/{hit}").json()["score"] - 1e-6
+    first, link = links[0]
+    shown = _open_why(browser, f"#results .card[data-item='{first}'] a.why")
+    assert shown["alt"].startswith(f"Similarity map of {link.split('/')[3]} (left)")
+    browser.get(url + "/?item=test-3&box=0,0,0.5,1")  # a region's hits: no whole-item "why?"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#results .card .why")
 
     photo = tmp_path / "test-5.png"
     Image.fromarray(split_of(str(data_root), "test").images[5].numpy()).save(photo)
