@@ -40,9 +40,11 @@ def test_an_all_zero_vector_is_a_bad_request(url: str) -> None:
 
 # The statuses each operation answers (beside 200), seen in the code: a bad filter 400, the key
 # 401, an unknown item 404, an upload too big 413 or unreadable 415, validation 422, the
-# photo queue full 503.
+# photo queue full 503 (also an item's region, or an explanation: both run the model there).
 DECLARED = {
-    ("get", "/v1/similar/items/{item_id}"): {400, 401, 404, 422},
+    ("get", "/v1/similar/items/{item_id}"): {400, 401, 404, 422, 503},
+    ("get", "/v1/explain/{item_id}/{other_id}"): {400, 401, 404, 422, 503},
+    ("post", "/v1/explain/image/{other_id}"): {400, 401, 404, 413, 415, 422, 503},
     ("post", "/v1/similar/vector"): {400, 401, 422},
     ("post", "/v1/similar/image"): {400, 401, 413, 415, 422, 503},
     ("post", "/v1/recommend"): {400, 401, 404, 422},
