@@ -12,6 +12,8 @@
    for the served Fashion-MNIST index and for ResNet-18 at 224 px (random init: the cost does
    not depend on the weights) over sample-catalog photos.
 
+The model work is torch; numpy only sorts and averages. The process still runs without
+OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, as every benchmark here does.
 `python -m benchmarks.explain` after `lookalike run` (LOOKALIKE_HOME names the run's home).
 """
 
@@ -24,22 +26,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
+from benchmarks.common import full_speed_blas
 
-from app.explain import explain
-from app.queries import QueryService
-from benchmarks.common import write
-from catalogs.fashion_mnist import split_of
-from catalogs.sample import write_sample_catalog
-from catalogs.scan import stored_pixels
-from infra.settings import Settings
-from model.backbones import Embedder, create_backbone
-from model.explain import exact_maps, gradient_maps, upsampled
-from model.overlay import overlay_png
-from search.metadata import read_meta
-from search.query import ByItem, item_payloads
-from search.request import QueryArgs
+full_speed_blas("benchmarks.explain")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from app.explain import explain  # noqa: E402
+from app.queries import QueryService  # noqa: E402
+from benchmarks.common import write  # noqa: E402
+from catalogs.fashion_mnist import split_of  # noqa: E402
+from catalogs.sample import write_sample_catalog  # noqa: E402
+from catalogs.scan import stored_pixels  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from model.backbones import Embedder, create_backbone  # noqa: E402
+from model.explain import exact_maps, gradient_maps, upsampled  # noqa: E402
+from model.overlay import overlay_png  # noqa: E402
+from search.metadata import read_meta  # noqa: E402
+from search.query import ByItem, item_payloads  # noqa: E402
+from search.request import QueryArgs  # noqa: E402
 
 STEPS = np.linspace(0.0, 1.0, 21)  # every 5% of the pixels
 

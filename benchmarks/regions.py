@@ -6,6 +6,8 @@ canvas, then a box around each garment with a few pixels of slack, as a person d
 the garment's own item ranked first (the "product"), and its label first. Also the latency of a
 photo query with and without a box (in-process, the embedded store, one thread).
 
+The model and the store do the work; numpy only counts. The process still runs without
+OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, as every benchmark here does.
 `python -m benchmarks.regions` after `lookalike run` (LOOKALIKE_HOME names the run's home).
 """
 
@@ -16,17 +18,21 @@ import io
 import time
 from typing import Any
 
-import numpy as np
-import torch
-from PIL import Image
+from benchmarks.common import full_speed_blas
 
-from app.queries import Photo, QueryService
-from benchmarks.common import write
-from catalogs.fashion_mnist import split_of
-from infra.settings import Settings
-from model.images import Box
-from search.metadata import read_meta
-from search.request import QueryArgs
+full_speed_blas("benchmarks.regions")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from app.queries import Photo, QueryService  # noqa: E402
+from benchmarks.common import write  # noqa: E402
+from catalogs.fashion_mnist import split_of  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from model.images import Box  # noqa: E402
+from search.metadata import read_meta  # noqa: E402
+from search.request import QueryArgs  # noqa: E402
 
 W, H, SIDE, MARGIN = 136, 72, 56, 8
 SLACKS = (0, 3)  # a tight box, and one with 3 pixels to spare each side, as a person draws it
