@@ -79,13 +79,6 @@ class QueryService:
             target = ByVector(vector)
         return ask(self.store, self.name, target, opts, meta)
 
-    def embed_image(self, image: bytes | Path) -> np.ndarray:
-        return embed(self.model_for(self.name), self.kind_of(self.name), image)
-
-    def kind_of(self, name: str) -> str | None:
-        kind = read_meta(self.store, name).kind
-        return None if kind is None else str(kind)
-
     def model_for(self, name: str) -> Embedder:
         """The model that built collection (or alias) ``name``, loaded once per version."""
         return self.model_of(read_meta(self.store, name), name)
