@@ -111,9 +111,9 @@ def top_share(grid: np.ndarray, fraction: float = TOP_SHARE) -> float:
 
 
 def upsampled(grid: np.ndarray, size: int) -> np.ndarray:
-    """A region grid spread over ``size`` x ``size`` pixels (bilinear): how overlays and the
-    deletion benchmark rank pixels. A cell's total is spread over its pixels, so the
-    upsampled map sums to (about) the grid's."""
+    """A region grid spread over ``size`` x ``size`` pixels (bilinear): how the deletion
+    benchmark ranks pixels by a map (the overlay draws with PIL's own bilinear resize). A
+    cell's total is spread over its pixels, so the upsampled map sums to (about) the grid's."""
     t = torch.from_numpy(np.ascontiguousarray(grid, dtype=np.float32))[None, None]
     up = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
     return up.numpy() * grid.size / (size * size)
