@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=1000, help="items (default 1000)")
     p.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     p.add_argument("--no-broken", dest="broken", action="store_false", help="no bad files")
+    p.add_argument(
+        "--photos",
+        type=int,
+        default=1,
+        choices=range(1, 6),
+        metavar="{1..5}",
+        help="photos a product, at most (2-5: each product gets 2 to that many; default 1)",
+    )
     add_settings(p, {"--data-root": SOURCE["--data-root"], "--home": STORE["--home"]})
     add_settings(
         sub.add_parser("train", help="train the embedding model only"), *pipeline, flows=True

@@ -63,8 +63,11 @@ def _sample_catalog(args: argparse.Namespace, settings: Settings) -> None:
     )
     _, test = load_splits(str(root), None, None)
     out = Path(args.directory).expanduser().resolve()
-    sample = write_sample_catalog(test, out, args.n, args.size, broken=args.broken)
-    print(f"{len(sample.good)} items and {len(sample.bad)} bad files written to {out}")
+    sample = write_sample_catalog(
+        test, out, args.n, args.size, broken=args.broken, photos=args.photos
+    )
+    photos = f" ({len(sample.products)} products)" if args.photos > 1 else ""
+    print(f"{len(sample.good)} items{photos} and {len(sample.bad)} bad files written to {out}")
     print(f"index it with: lookalike run --catalog {out}")
 
 

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from catalogs.products import product_of
 from infra.settings import Settings
 from infra.store import Condition, Hit, VectorStore, open_store
+from search import products
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
 from search.query import ByVector, Target, ask, item_payloads
@@ -75,7 +77,7 @@ class QueryService:
         if isinstance(target, Photo | Region):
             source = image_source(self.store, self.name, target)
             vector = embed_target(self.model_for(self.name), meta, target, source)
-            opts = leaving_out(opts, target)
+            opts = leaving_out(opts, source, meta)
             target = ByVector(vector)
         return ask(self.store, self.name, target, opts, meta)
 
@@ -159,12 +161,17 @@ def embed_target(
     return embed(model, meta.kind, source, target.box)
 
 
-def leaving_out(opts: QueryOptions, target: Photo | Region) -> QueryOptions:
-    """A region of an item asks for other items, as a query by that item does."""
-    if isinstance(target, Photo):
+def leaving_out(
+    opts: QueryOptions, source: bytes | Path | dict[str, Any], meta: CollectionMeta
+) -> QueryOptions:
+    """A region of an item (``source`` its payload) asks for other items, as a query by that
+    item does: other products, where the collection's products have several photos."""
+    if not isinstance(source, dict):
         return opts
+    if meta.photos_per_product > 1:
+        return products.leaving_out(opts, [product_of(source)])
     return dataclasses.replace(
-        opts, where=(*opts.where, Condition("item_id", none_of=(target.item_id,)))
+        opts, where=(*opts.where, Condition("item_id", none_of=(str(source["item_id"]),)))
     )
 
 

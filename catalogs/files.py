@@ -18,6 +18,7 @@ from typing import Any
 import torch.utils.data
 
 from catalogs.base import Problem, Scalar, typed
+from catalogs.products import PRODUCT
 from catalogs.seasons import parse_season, season_of
 from infra.errors import UserError
 from model.images import ImageError, check_catalog_image, decode_rgb, open_image
@@ -52,9 +53,11 @@ def enrich(attrs: dict[str, Any]) -> dict[str, Scalar]:
 
 
 def read_folder(root: Path) -> list[CatalogItem]:
-    """``root/<label>/<image>``; images directly under ``root`` have no label.
+    """``root/<label>/<image>``, or ``root/<label>/<product>/<photo>`` for a product with
+    several photos; images directly under ``root`` have no label.
 
-    The item id is the path below ``root`` without its suffix, e.g. ``shoes/sku-123``.
+    The item id is the path below ``root`` without its suffix, e.g. ``shoes/sku-123``; a
+    product's id is its folder's, e.g. ``shoes/sku-123`` for ``shoes/sku-123/back.jpg``.
     """
     items = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -62,7 +65,10 @@ def read_folder(root: Path) -> list[CatalogItem]:
             continue
         rel = path.relative_to(root)
         label = rel.parts[0] if len(rel.parts) > 1 else None
-        items.append(CatalogItem(rel.with_suffix("").as_posix(), path.resolve(), label))
+        attrs: dict[str, Scalar] = {}
+        if len(rel.parts) > 2:
+            attrs[PRODUCT] = rel.parent.as_posix()
+        items.append(CatalogItem(rel.with_suffix("").as_posix(), path.resolve(), label, attrs))
     return items
 
 
@@ -82,11 +88,28 @@ def _rows(manifest: Path) -> Iterable[tuple[int, dict[str, Any]]]:
                 yield n, row if isinstance(row, dict) else {"__error__": "not a JSON object"}
 
 
+def _photo_rows(rows: Iterable[tuple[int, dict[str, Any]]]) -> Iterable[tuple[int, dict[str, Any]]]:
+    """A JSON Lines row whose ``path`` is a list is a product with several photos: one row per
+    photo, ``<item_id>/<n>`` (from 1, in the list's order), its product the row's id."""
+    for n, row in rows:
+        paths = row.get("path")
+        if not isinstance(paths, list):
+            yield n, row
+            continue
+        product = str(row.get(PRODUCT) or row.get("item_id") or "")
+        if not product or not paths:
+            yield n, {"__error__": "a list of paths needs an item_id and at least one path"}
+            continue
+        for i, path in enumerate(paths, start=1):
+            yield n, {**row, "path": path, "item_id": f"{product}/{i}", PRODUCT: product}
+
+
 def read_manifest(manifest: Path) -> tuple[list[CatalogItem], list[Problem]]:
     """Rows with ``path`` (relative to the manifest's folder), optional ``item_id`` (default: the
-    path without suffix) and ``label``; every other column is an attribute."""
+    path without suffix), ``label`` and ``product_id`` (rows sharing it are one product's
+    photos; in JSON Lines ``path`` may also list them); every other column is an attribute."""
     items, problems = [], []
-    for n, row in _rows(manifest):
+    for n, row in _photo_rows(_rows(manifest)):
         where = f"{manifest.name}:{n}"
         path_value = row.pop("path", None)
         if "__error__" in row or not path_value:

@@ -18,6 +18,7 @@ from catalogs.base import Item, SourceInfo, SourceKind
 from catalogs.files import CatalogError, check_items, read_catalog
 from catalogs.files import fingerprint as files_fingerprint
 from catalogs.files import label_names as files_labels
+from catalogs.products import assign_products
 from catalogs.readers import reader_for, reader_for_kind
 from infra.files import write_json_atomically, write_json_lines_atomically
 from model.data import fingerprint as fmnist_fingerprint
@@ -57,6 +58,7 @@ def scan_files(catalog: Path, out_dir: Path) -> SourceInfo:
     cache_file = out_dir / "checks.json"
     cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     good, bad = check_items(found, cache)
+    good = assign_products(good)  # after the checks: a product's unreadable photo is not one
     write_json_atomically(cache_file, cache)
     root = catalog if catalog.is_dir() else catalog.parent
     items = [

@@ -10,6 +10,7 @@ its payloads, only its point ids (to find the points of items that left).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
+from catalogs.products import PRODUCT
 from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
 from search.metadata import CollectionMeta, write_meta
 from search.revisions import Digest
@@ -70,6 +72,7 @@ class Survey:
     kinds: dict[str, set[type]] = field(default_factory=dict)
     labelled: bool = False
     with_files: bool = False
+    photos: Counter[str] = field(default_factory=Counter)  # of products with a product_id
 
 
 def survey(target: Target) -> Survey:
@@ -80,6 +83,8 @@ def survey(target: Target) -> Survey:
         for item in chunk:
             for key, value in item.attrs.items():
                 out.kinds.setdefault(key, set()).add(type(value))
+            if PRODUCT in item.attrs:
+                out.photos[str(item.attrs[PRODUCT])] += 1
             out.labelled |= bool(item.label)
             out.with_files |= bool(item.path)
     out.digest = digest.hexdigest()
@@ -105,7 +110,11 @@ def collection_spec(name: str, dim: int, found: Survey, meta: CollectionMeta) ->
         keyword_fields=("split", "label_name", "item_id", *keyword),
         integer_fields=("label", *integer),
         float_fields=tuple(numbers),
-        metadata={**meta.model_dump(mode="json", exclude_unset=True), "fields": fields},
+        metadata={
+            **meta.model_dump(mode="json", exclude_unset=True),
+            "fields": fields,
+            "photos_per_product": max(found.photos.values(), default=1),
+        },
     )
 
 

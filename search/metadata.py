@@ -32,6 +32,9 @@ class CollectionMeta(BaseModel):
     fields: dict[str, str] | None = Field(
         default=None, description="Each payload field's type (str, int, float, bool)."
     )
+    photos_per_product: int = Field(
+        default=1, description="The most photos any product has (1: each item its own product)."
+    )
     model_version: str = Field(default="", description="The model that embedded the items.")
     checkpoint: str | None = Field(default=None, description="That model's checkpoint file.")
     data_fingerprint: str | None = None

@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from catalogs.products import product_of
 from infra.store.base import MAX_K, Condition, Hit, Mmr, Scalar, Search, StoreError, check_k
 
 
@@ -55,6 +56,10 @@ class QueryOptions:
     dedup: float | None = None
     diversity: Diversity = "none"
     mmr_lambda: float = 0.5
+    # Set from the collection, not by consumers: the most photos a product has (above 1, one
+    # hit per product, its best photo), and products left out (the query's own).
+    photos: int = 1
+    leave_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
@@ -72,15 +77,24 @@ class QueryOptions:
         Mmr(self.mmr_lambda, 1)  # checks the lambda
 
     @property
+    def grouped(self) -> bool:
+        return self.photos > 1
+
+    @property
     def _reranked(self) -> bool:
         """Whether hits are re-ranked or dropped here, so the store pages nothing itself."""
-        return self.boost is not None or self.dedup is not None
+        return self.boost is not None or self.dedup is not None or self.grouped
 
     @property
     def fetch(self) -> int:
         """How many hits to ask for: more than ``k`` when some will be capped or collapsed
         away, and a window ten times the page when a boost re-ranks them (offset applied
-        after it)."""
+        after it). Grouped, ``photos`` hits per product asked for are enough to hold that many
+        products even when every one shows with all its photos."""
+        widened = self.boost is not None or self.dedup is not None or self.max_per_label
+        if self.grouped:
+            products = self.offset + self.k + len(self.leave_out)
+            return min(MAX_K, products * self.photos * (10 if widened else 1))
         if self._reranked:
             return min(MAX_K, (self.offset + self.k) * 10)
         if self.max_per_label is None:
@@ -111,11 +125,25 @@ class QueryOptions:
         """Boost, collapse near-duplicates, page and cap what the store returned."""
         if self.boost is not None:
             hits = self.boost.apply(hits)
+        if self.grouped:
+            hits = best_photos(hits, self.leave_out)
         if self.dedup is not None:
             hits = collapse(hits, self.dedup)
         if self._reranked:
             hits = hits[self.offset :]
         return _diversify(hits, self)
+
+
+def best_photos(hits: list[Hit], leave_out: Sequence[str] = ()) -> list[Hit]:
+    """One hit per product, its best-scoring photo, products ``leave_out`` dropped."""
+    seen = set(leave_out)
+    kept = []
+    for h in hits:
+        product = product_of(h.payload)
+        if product not in seen:
+            seen.add(product)
+            kept.append(h)
+    return kept
 
 
 def collapse(hits: list[Hit], threshold: float) -> list[Hit]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -23,6 +23,7 @@ from infra.store.base import (
     query_row,
     stored_in_order,
 )
+from search import products
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
 
@@ -216,9 +217,14 @@ def similar_to_items(
     call, the query by point id (the point ids follow from the item ids)."""
     opts = opts or QueryOptions()
     meta = meta or read_meta(store, name)
-    pids = point_ids(store, name, item_ids, meta)
     if opts.where:
         check_against(store, name, opts.where, meta)
+    if meta.photos_per_product > 1:
+        opts = products.grouped(opts, meta)
+        return [
+            products.like(store, name, n, opts) for n in products.named(store, name, item_ids, meta)
+        ]
+    pids = point_ids(store, name, item_ids, meta)
     with _items_named(store, name, item_ids, pids):
         rows = store.query_points(name, pids, opts.search())
     return [opts.finish(hits) for hits in rows]
@@ -247,8 +253,10 @@ def similar_to_vectors(
     """The items nearest to each of several query vectors, in one store call (``exclude_ids``
     apply to every row)."""
     query = np.asarray(rows, dtype=np.float32).reshape(-1, np.shape(rows)[-1])
+    meta = meta or read_meta(store, name)
     if opts.where:
-        check_against(store, name, opts.where, meta or read_meta(store, name))
+        check_against(store, name, opts.where, meta)
+    opts = products.grouped(opts, meta)
     return [opts.finish(hits) for hits in store.query(name, query, opts.search(exclude_ids))]
 
 
@@ -286,13 +294,25 @@ def recommend(
         raise StoreError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
     meta = meta or read_meta(store, name)
     items = [*positive, *negative]
-    pids = point_ids(store, name, items, meta)
-    pos, neg = pids[: len(positive)], pids[len(positive) :]
     if opts.where:
         check_against(store, name, opts.where, meta)
+    if meta.photos_per_product > 1:
+        # Each liked or disliked product with all its photos; all of them left out.
+        named = products.named(store, name, items, meta)
+        opts = products.leaving_out(products.grouped(opts, meta), [n.product for n in named])
+        pos = [p for n in named[: len(positive)] for p in n.points]
+        neg = [p for n in named[len(positive) :] for p in n.points]
+        pids = [*pos, *neg]
+    else:
+        pids = point_ids(store, name, items, meta)
+        pos, neg = pids[: len(positive)], pids[len(positive) :]
     # centroid: the positives' mean, the disliked items only left out
     examples = neg if strategy != "centroid" else []
-    with _items_named(store, name, items, pids):
+    # Grouped, the ids were looked up by payload already: no point can be missing.
+    named_ok = (
+        nullcontext() if meta.photos_per_product > 1 else _items_named(store, name, items, pids)
+    )
+    with named_ok:
         hits = store.recommend_points(
             name, pos, examples, opts.search(pids), best_score=strategy == "best_score"
         )

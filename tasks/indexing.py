@@ -59,7 +59,15 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
             return revision
         store.ensure_collection(spec)
         # An existing collection learns what this version of Lookalike records about it.
-        described = ("kind", "source", "root", "labels", "fields", "checkpoint")
+        described = (
+            "kind",
+            "source",
+            "root",
+            "labels",
+            "fields",
+            "checkpoint",
+            "photos_per_product",
+        )
         write_meta(store, revision.collection, **{k: spec.metadata[k] for k in described})
         write_meta(store, revision.collection, items_digest=found.digest, complete=False)
     if revision.derived_from:

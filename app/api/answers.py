@@ -74,7 +74,7 @@ async def hits_for(service: Service, args: QueryArgs, target: Asked) -> tuple[Se
             vector = await service.with_model(
                 served, lambda model: embed_target(model, served.meta, asked, source)
             )
-            query, opts = ByVector(vector), leaving_out(opts, target)
+            query, opts = ByVector(vector), leaving_out(opts, source, served.meta)
         else:
             query = target
         return served, service.run(lambda s: ask(s, served.collection, query, opts, served.meta))

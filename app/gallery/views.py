@@ -15,9 +15,12 @@ from pydantic import Field
 
 from app.api.service import Served, Service
 from app.queries import resolve
-from infra.store import Hit, VectorStore
+from catalogs.products import PRODUCT
+from infra.store import Condition, Hit, VectorStore
+from search import products
 from search.metadata import CollectionMeta
-from search.query import ByExamples, ByItem, Strategy, ask, point_ids, resolve_items, sample
+from search.options import best_photos
+from search.query import ByExamples, ByItem, Strategy, ask, point_ids, sample
 from search.request import QueryArgs
 
 Mode = Literal["browse", "similar", "image", "recommend"]
@@ -77,6 +80,12 @@ class Card:
     score: float | None
     details: str  # split and the attributes worth a glance
     why_with: str | None = None  # the item its "why?" explains it against
+    product: str | None = None  # where products have several photos: this photo's product
+
+    @property
+    def asks(self) -> str:
+        """What its links ask about: its product, or the item itself."""
+        return self.product or self.item_id
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,8 @@ def card(hit: Hit, scored: bool) -> Card:
     attrs = [str(p["split"])] if p.get("split") else []
     attrs += [f"{k} {p[k]}" for k in ("season", "colour", "color", "brand") if p.get(k)]
     label = str(p.get("label_name") or p.get("label") or "unlabelled")
-    return Card(item_id, label, hit.score if scored else None, ", ".join(attrs))
+    product = str(p[PRODUCT]) if p.get(PRODUCT) else None
+    return Card(item_id, label, hit.score if scored else None, ", ".join(attrs), product=product)
 
 
 def cards(hits: Sequence[Hit], scored: bool = True) -> list[Card]:
@@ -133,21 +143,52 @@ def build(service: Service, served: Served, args: GalleryArgs) -> View:
     if args.item:
         item = args.item
         hits = service.run(lambda s: ask(s, name, ByItem(item), opts, served.meta))
-        query = service.run(lambda s: sample_of(s, name, item))
-        shown = [replace(c, why_with=item) for c in cards(hits)]
+        query = service.run(lambda s: sample_of(s, name, item, served.meta))
+        if served.meta.photos_per_product > 1:  # explained against the asking product's photo
+            near = service.run(lambda s: nearest_liked(s, name, [item], hits, served.meta))
+        else:
+            near = [item] * len(hits)
+        shown = [replace(c, why_with=w) for c, w in zip(cards(hits), near, strict=True)]
         return View("similar", f"More like {item}", shown, query)
-    picked = service.run(lambda s: sample(s, name, opts.where, args.k, args.shuffle))
+    picked = service.run(lambda s: browsed(s, name, opts.where, args.k, args.shuffle, served.meta))
     return View("browse", "Browse", cards(picked, scored=False))
+
+
+def browsed(
+    store: VectorStore,
+    name: str,
+    where: Sequence[Condition],
+    n: int,
+    seed: int,
+    meta: CollectionMeta,
+) -> list[Hit]:
+    """A sample to browse: one photo a product."""
+    if meta.photos_per_product <= 1:
+        return sample(store, name, where, n, seed)
+    return best_photos(sample(store, name, where, n * meta.photos_per_product, seed))[:n]
+
+
+def photos_of(
+    store: VectorStore, name: str, ids: Sequence[str], meta: CollectionMeta
+) -> list[tuple[str, str]]:
+    """The point ids and item ids of the photos ``ids`` name (a product names all of its)."""
+    if meta.photos_per_product <= 1:
+        return list(zip(point_ids(store, name, ids, meta), ids, strict=True))
+    pids = [p for n in products.named(store, name, ids, meta) for p in n.points]
+    payloads = store.payloads(name, pids)
+    return [(p, str(payloads[p]["item_id"])) for p in pids]
 
 
 def nearest_liked(
     store: VectorStore, name: str, liked: Sequence[str], hits: Sequence[Hit], meta: CollectionMeta
 ) -> list[str]:
-    """For each recommended hit, the liked item it is most like: what its "why?" explains."""
-    pids = point_ids(store, name, liked, meta)
+    """For each recommended hit, the liked item (photo) it is most like: what its "why?"
+    explains."""
+    photos = photos_of(store, name, liked, meta)
+    pids = [p for p, _ in photos]
     vectors = store.vectors(name, [*pids, *(h.id for h in hits)])
     mine = np.stack([vectors[p] for p in pids])
-    return [liked[int(np.argmax(mine @ vectors[h.id]))] for h in hits]
+    return [photos[int(np.argmax(mine @ vectors[h.id]))][1] for h in hits]
 
 
 async def region_view(service: Service, args: GalleryArgs, item: str, box: str) -> View:
@@ -157,10 +198,11 @@ async def region_view(service: Service, args: GalleryArgs, item: str, box: str) 
     from model.images import Box
 
     served, hits = await hits_for(service, args.query_args(), Region(item, Box.parse(box)))
-    query = service.run(lambda s: sample_of(s, served.collection, item))
+    query = service.run(lambda s: sample_of(s, served.collection, item, served.meta))
     return View("similar", f"More like a region of {item}", cards(hits), query)
 
 
-def sample_of(store: VectorStore, name: str, item_id: str) -> Card:
-    pid = resolve_items(store, name, [item_id])[0]
+def sample_of(store: VectorStore, name: str, item_id: str, meta: CollectionMeta) -> Card:
+    """The card of the item asked about (a product: its first photo)."""
+    pid = photos_of(store, name, [item_id], meta)[0][0]
     return card(Hit(pid, 1.0, store.payloads(name, [pid])[pid]), scored=False)
