@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from catalogs.products import product_of
 from infra.store.base import MAX_K, Search, StoreError, VectorStore
+from search.metadata import read_meta
 from search.selfquery import all_ids, chunks, self_queries
 
 NEIGHBOURS = 16  # asked per point first; a point with more copies than that asks again
@@ -87,6 +89,17 @@ def near_pairs(
     return pairs
 
 
+def across_products(
+    store: VectorStore, name: str, pairs: dict[tuple[str, str], float]
+) -> dict[tuple[str, str], float]:
+    """The pairs of photos of two different products: one product's own photos (its front
+    and its mirror image) are alike by design, not duplicates."""
+    product: dict[str, str] = {}
+    for chunk in chunks(sorted({p for pair in pairs for p in pair})):
+        product |= {pid: product_of(p) for pid, p in store.payloads(name, chunk).items()}
+    return {pair: s for pair, s in pairs.items() if product[pair[0]] != product[pair[1]]}
+
+
 def groups_of(pairs: dict[tuple[str, str], float]) -> list[list[str]]:
     """Connected components of the pairs (union-find), largest first."""
     parent: dict[str, str] = {}
@@ -114,6 +127,8 @@ def find_duplicates(
     """The near-duplicate groups of collection (or alias) ``name``."""
     collection = store.resolve(name)
     pairs = near_pairs(store, collection, threshold, hnsw_ef)
+    if read_meta(store, collection).photos_per_product > 1:
+        pairs = across_products(store, collection, pairs)
     best = _member_scores(pairs)
     groups = []
     for members in groups_of(pairs):

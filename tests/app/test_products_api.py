@@ -74,7 +74,7 @@ def test_recommend_and_the_gallery_work_by_product(
     shown = re.findall(r"<span class=\"details\">product ([^<]+)</span>", page.text)
     query, shown = shown[0], shown[1:]  # the card asked about, then the answer's
     assert query == "sku-00004" and len(shown) == len(set(shown)) == 12 and query not in shown
-    assert re.search(f"[?&;]item={shown[0]}[&\"]", page.text)  # a card asks by its product
+    assert re.search(f'[?&;]item={shown[0]}[&"]', page.text)  # a card asks by its product
     browse = httpx.get(f"{url}/")
     listed = re.findall(r"<span class=\"details\">product ([^<]+)</span>", browse.text)
     assert len(listed) == len(set(listed)) > 0

@@ -9,6 +9,7 @@ import pytest
 from infra.store import NotFoundError, PointBatch, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import l2_normalise
+from search.duplicates import find_duplicates
 from search.options import QueryOptions
 from search.query import recommend, similar_to_item, similar_to_items, similar_to_vector
 
@@ -102,3 +103,21 @@ def test_recommending_leaves_the_liked_and_disliked_products_out(
     assert len(hits) == 10
     assert not {"p3", "p9", "p11"} & set(_products(hits))
     assert len(set(_products(hits))) == 10
+
+
+def test_a_products_own_photos_are_not_its_duplicates(store: VectorStore) -> None:
+    rng = np.random.default_rng(9)
+    base = l2_normalise(rng.standard_normal((3, DIM)).astype(np.float32))
+    # a: two identical photos; b's one photo is a's copy; c stands apart.
+    v = np.stack([base[0], base[0], base[0], base[2]])
+    meta = {"photos_per_product": 2, "dataset": "shop", "kind": "files"}
+    spec = CollectionSpec("dups", DIM, keyword_fields=("item_id", "product_id"), metadata=meta)
+    store.ensure_collection(spec)
+    named = [("a/1", "a"), ("a/2", "a"), ("b/1", "b"), ("c/1", "c")]
+    ids = [point_id("shop", "catalog", i) for i, _ in named]
+    payloads = [{"item_id": i, "product_id": p, "split": "catalog"} for i, p in named]
+    store.upsert("dups", PointBatch(ids, v, payloads))
+    store.finalize("dups")
+    found = find_duplicates(store, "dups", 0.99, hnsw_ef=None)
+    assert [sorted(g.item_ids) for g in found.groups] == [["a/1", "a/2", "b/1"]]
+    assert len(found.pairs) == 2  # a/1-b/1 and a/2-b/1, never a/1-a/2
