@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from catalogs.products import product_of
 from infra.store.base import Condition, Hit, StoreError, VectorStore
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
@@ -60,7 +61,7 @@ class ExportSpec:
             "max_per_label": o.max_per_label,
             "diversity_key": o.diversity_key,
             "hnsw_ef": o.hnsw_ef,
-        }
+        } | ({"photos_per_product": o.photos} if o.grouped else {})
 
     def for_values(self, values: tuple[Any, ...]) -> QueryOptions:
         """The options of an item whose ``same`` fields hold ``values``."""
@@ -115,9 +116,18 @@ def neighbour_lists(
                 rows: list[list[Hit]] = [[] for _ in members]
             else:
                 opts = spec.for_values(values)
-                rows = [opts.finish(h) for h in store.query_points(name, members, opts.search())]
+                found = store.query_points(name, members, _own_left_out(opts, "").search())
+                rows = [
+                    _own_left_out(opts, product_of(payloads[pid])).finish(h)
+                    for pid, h in zip(members, found, strict=True)
+                ]
             for pid, hits in zip(members, rows, strict=True):
                 yield pid, item_of(pid, payloads[pid]), hits
+
+
+def _own_left_out(opts: QueryOptions, product: str) -> QueryOptions:
+    """Grouped by product, an item's list leaves its own product out (else: ``opts``)."""
+    return dataclasses.replace(opts, leave_out=(product,)) if opts.grouped else opts
 
 
 def by_same(

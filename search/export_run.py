@@ -3,6 +3,7 @@ export of the same spec when the collection it was made from still exists."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infra.store.base import StoreError, VectorStore
+from search import products
 from search.export import (
     Exported,
     ExportSpec,
@@ -44,6 +46,7 @@ def export_neighbours(
     collection = store.resolve(name)
     meta = read_meta(store, collection)
     check_spec(store, collection, spec, meta)
+    spec = dataclasses.replace(spec, opts=products.grouped(spec.opts, meta))
     base = _usable(store, spec, previous)
     with TableWriter(out, header(collection, meta, spec, previous=base)) as writer:
         if base is None or previous is None:

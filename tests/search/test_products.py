@@ -3,6 +3,8 @@ asking product left out, a product id asking with all its photos; checked agains
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,8 @@ from infra.store import NotFoundError, PointBatch, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import l2_normalise
 from search.duplicates import find_duplicates
+from search.export import ExportSpec, read_export
+from search.export_run import export_neighbours
 from search.options import QueryOptions
 from search.query import recommend, similar_to_item, similar_to_items, similar_to_vector
 
@@ -19,6 +23,10 @@ PHOTOS = [1 + p % 4 for p in range(PRODUCTS)]  # 1 to 4 photos a product
 
 @pytest.fixture
 def photos(store: VectorStore) -> tuple[np.ndarray, list[str]]:
+    return _shop(store, "shop")
+
+
+def _shop(store: VectorStore, name: str) -> tuple[np.ndarray, list[str]]:
     """Each product's photos near one centre of its own, so they crowd one another's hits."""
     rng = np.random.default_rng(5)
     centres = rng.standard_normal((PRODUCTS, DIM))
@@ -29,15 +37,15 @@ def photos(store: VectorStore) -> tuple[np.ndarray, list[str]]:
             products.append(f"p{p}")
     v = l2_normalise(np.asarray(rows, dtype=np.float32))
     meta = {"photos_per_product": max(PHOTOS), "dataset": "shop", "kind": "files"}
-    spec = CollectionSpec("shop", DIM, keyword_fields=("item_id", "product_id"), metadata=meta)
+    spec = CollectionSpec(name, DIM, keyword_fields=("item_id", "product_id"), metadata=meta)
     store.ensure_collection(spec)
     ids = [point_id("shop", "catalog", f"photo-{i}") for i in range(len(v))]
     payloads = [
         {"item_id": f"photo-{i}", "product_id": products[i], "split": "catalog"}
         for i in range(len(v))
     ]
-    store.upsert("shop", PointBatch(ids, v, payloads))
-    store.finalize("shop")
+    store.upsert(name, PointBatch(ids, v, payloads))
+    store.finalize(name)
     return v, products
 
 
@@ -121,3 +129,40 @@ def test_a_products_own_photos_are_not_its_duplicates(store: VectorStore) -> Non
     found = find_duplicates(store, "dups", 0.99, hnsw_ef=None)
     assert [sorted(g.item_ids) for g in found.groups] == [["a/1", "a/2", "b/1"]]
     assert len(found.pairs) == 2  # a/1-b/1 and a/2-b/1, never a/1-a/2
+
+
+def test_the_export_lists_other_products_and_updates_as_photos_come_and_go(
+    store: VectorStore, tmp_path: Path
+) -> None:
+    v, products = _shop(store, "before")
+    product = {f"photo-{i}": p for i, p in enumerate(products)} | {"photo-new": "p5"}
+    spec = ExportSpec(QueryOptions(k=5))
+    before = export_neighbours(store, "before", spec, tmp_path / "before.parquet")
+    lists = _lists(before.path)
+    for photo in ("photo-0", "photo-7"):
+        expected = [h.payload["item_id"] for h in similar_to_item(store, "before", photo)][:5]
+        assert lists[photo] == expected
+    _shop(store, "after")
+    gone = point_id("shop", "catalog", "photo-7")  # p3 loses a photo, p5 gains one
+    store.delete("after", [gone])
+    new = point_id("shop", "catalog", "photo-new")
+    payload = {"item_id": "photo-new", "product_id": "p5", "split": "catalog"}
+    store.upsert("after", PointBatch([new], v[[3]], [payload]))
+    store.finalize("after")
+    full = export_neighbours(store, "after", spec, tmp_path / "full.parquet")
+    update = export_neighbours(
+        store, "after", spec, tmp_path / "update.parquet", previous=before.path
+    )
+    assert update.previous == store.resolve("before")
+    assert _lists(update.path) == _lists(full.path)
+    for item, listed in _lists(full.path).items():  # each product once, never the item's own
+        shown = [product[i] for i in listed]
+        assert len(set(shown)) == len(shown) == 5 and product[item] not in shown
+
+
+def _lists(path: Path) -> dict[str, list[str]]:
+    table = read_export(path).to_pylist()
+    out: dict[str, list[str]] = {}
+    for row in sorted(table, key=lambda r: (r["item_id"], r["rank"])):
+        out.setdefault(row["item_id"], []).append(row["neighbour_id"])
+    return out
