@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 
 from catalogs.products import product_of
 from infra.store.base import Condition, Hit, StoreError, VectorStore
+from search.filters import check_filters, fields_of
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
-from search.query import check_filters, fields_of
 from search.selfquery import BATCH, chunks
 
 SCHEMA = pa.schema(
