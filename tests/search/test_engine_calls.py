@@ -13,7 +13,7 @@ import pytest
 from infra.store import Condition, NotFoundError, PointBatch, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import l2_normalise
-from search import query as queries
+from search import filters
 from search.metadata import read_meta, write_meta
 from search.options import QueryOptions
 from search.query import STRATEGIES, ByExamples, ByItem, ask
@@ -108,9 +108,9 @@ def test_an_unknown_item_is_named(items: VectorStore) -> None:
 
 
 def test_a_filter_is_checked_once_per_distinct_filter(items: VectorStore) -> None:
-    queries._check_once.cache_clear()
+    filters._check_once.cache_clear()
     opts = QueryOptions(k=3, where=(Condition.equals("label", 1),))
     for i in range(5):
         ask(items, "items", ByItem(f"train-{i}"), opts)
-    info = queries._check_once.cache_info()
+    info = filters._check_once.cache_info()
     assert (info.misses, info.hits) == (1, 4)
