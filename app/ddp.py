@@ -1,7 +1,7 @@
 """Multi-process training with torch DistributedDataParallel, launched by torchrun.
 
     torchrun --standalone --nproc_per_node 2 -m app.ddp [settings flags]        # CPUs: gloo
-    torchrun --standalone --nproc_per_node 8 -m app.ddp --recipe long           # GPUs: NCCL
+    torchrun --standalone --nproc_per_node 8 -m app.ddp --recipe gpu            # GPUs: NCCL
 
 Every process trains on its share of each batch through the same run as `lookalike train`
 (training.runs: the cache, resume, curves); rank 0 writes the checkpoint and prints its path.

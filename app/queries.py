@@ -88,7 +88,10 @@ class QueryService:
     def model_of(self, meta: CollectionMeta, name: str) -> Embedder:
         """The model that built the collection ``meta`` describes, loaded once per version. It
         asks the store nothing, so the API loads it outside the store's lock."""
+        import torch
+
         from model.backbones import from_checkpoint
+        from model.precision import chosen
 
         version = meta.model_version
         with self._loading_lock:
@@ -96,7 +99,11 @@ class QueryService:
         with loading:
             if version not in self._models:
                 payload = self._checkpoint(version, meta.checkpoint, name)
-                self._models[version] = from_checkpoint(payload)
+                model = from_checkpoint(payload)
+                # This machine's choice, as its index flow makes it (the vectors agree to
+                # cosine 0.999 with the other precision's).
+                model.bf16 = chosen(self.settings.train.precision, torch.device("cpu")).bf16
+                self._models[version] = model
         return self._models[version]
 
     def _checkpoint(self, version: str, recorded: object, name: str) -> dict[str, Any]:

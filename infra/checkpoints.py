@@ -33,6 +33,7 @@ class ModelRef:
     device: str
     tensorboard_dir: str
     cached: bool = False
+    precision: str = "fp32"  # what it was trained in, and why (model/precision.py)
 
 
 def model_version(state_dict: dict[str, torch.Tensor], model_args: dict[str, Any]) -> str:

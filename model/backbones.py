@@ -22,6 +22,7 @@ from model.augment import STD as FMNIST_STD
 from model.configs import EmbeddingNetConfig
 from model.errors import InputError
 from model.net import EmbeddingNet
+from model.precision import autocast
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -161,6 +162,8 @@ class Embedder(nn.Module):
         self.register_buffer("mean", torch.tensor(self.entry.mean).view(shape), persistent=False)
         self.register_buffer("std", torch.tensor(self.entry.std).view(shape), persistent=False)
         self.head = nn.Linear(self.feature_dim, head_dim) if head_dim else None
+        # Set by whoever loads the model for inference (see model/precision.py); not saved.
+        self.bf16 = False
 
     @property
     def channels(self) -> int:
@@ -193,8 +196,11 @@ class Embedder(nn.Module):
         return self.entry.features(self.trunk, self.normalised(images))
 
     def spatial_features(self, images: torch.Tensor) -> torch.Tensor:
-        """[N, C, h, w]: the feature map whose average :meth:`forward_features` is."""
-        return self.entry.spatial(self.trunk, self.normalised(images))
+        """[N, C, h, w]: the feature map whose average :meth:`forward_features` is; under
+        :attr:`bf16`, computed in bf16 and returned in fp32."""
+        with autocast(images.device.type, self.bf16):
+            spatial = self.entry.spatial(self.trunk, self.normalised(images))
+        return spatial.float()
 
     def after_pool(self) -> tuple[Stage, ...]:
         """Every stage from the pooled features to the unit vector, the head included."""
@@ -202,8 +208,18 @@ class Embedder(nn.Module):
         return (*self.entry.after_pool(self.trunk), *head, "normalize")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.bf16:
+            return self._pooled_path(images)
         z = self.forward_features(images)
         return F.normalize(self.head(z) if self.head is not None else z, dim=1)
+
+    def _pooled_path(self, images: torch.Tensor) -> torch.Tensor:
+        """The convolutions in bf16, the rest in fp32: the very steps an explanation splits
+        (model/explain.py), so its recomputed score equals the indexed one."""
+        z = self.spatial_features(images).mean(dim=(2, 3))
+        for stage in self.after_pool():
+            z = F.normalize(z, dim=1) if stage == "normalize" else stage(z)
+        return z
 
     def freeze_but_last_block(self) -> list[nn.Parameter]:
         """Freeze the trunk except its last block; return what stays trainable."""

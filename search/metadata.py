@@ -37,6 +37,11 @@ class CollectionMeta(BaseModel):
     )
     model_version: str = Field(default="", description="The model that embedded the items.")
     checkpoint: str | None = Field(default=None, description="That model's checkpoint file.")
+    embed_precision: str = Field(
+        default="fp32",
+        description="What the items were embedded in (bf16 or fp32; model/precision.py): "
+        "either agrees with the other to cosine 0.999, so queries may use their own.",
+    )
     data_fingerprint: str | None = None
     created_at: str | None = None
     derived_from: str | None = Field(

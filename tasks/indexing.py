@@ -19,6 +19,7 @@ from infra.checkpoints import ModelRef
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
 from model.embed import iter_dataset_embeddings
+from model.precision import Precision, chosen
 from model.train import pick_device
 from search import indexing
 from search.metadata import CollectionMeta, write_meta
@@ -34,6 +35,11 @@ def _target(
     return indexing.Target(store, collection, settings.dataset, source, items, model.model_version)
 
 
+def embedding_precision(settings: Settings) -> Precision:
+    """What this machine embeds in (the choice of model/precision.py for the training device)."""
+    return chosen(settings.train.precision, pick_device(settings.train.device))
+
+
 @task(name="create-collection")
 def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -> Revision:
     """The model version's collection this run writes: created if missing, a new revision if
@@ -47,6 +53,7 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         labels=source.labels,
         model_version=model.model_version,
         checkpoint=model.checkpoint,
+        embed_precision=embedding_precision(settings).name,
         data_fingerprint=source.fingerprint,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         complete=False,
@@ -67,6 +74,7 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
             "fields",
             "checkpoint",
             "photos_per_product",
+            "embed_precision",
         )
         write_meta(store, revision.collection, **{k: spec.metadata[k] for k in described})
         write_meta(store, revision.collection, items_digest=found.digest, complete=False)
@@ -100,7 +108,8 @@ def embed_shard(
     settings: Settings, model: ModelRef, source: SourceInfo, positions: list[int]
 ) -> str:
     """Embed the items at ``positions`` into a shard file; return its path."""
-    net = load_embedder(model.checkpoint, pick_device(settings.train.device))
+    precision = embedding_precision(settings)
+    net = load_embedder(model.checkpoint, pick_device(settings.train.device), precision.bf16)
     data = images(source, items_file(source).at(positions), net.image_size, net.channels)
     seconds: dict[str, float] = {}
     # Items held in memory (Fashion-MNIST) need no reader process; files are decoded in one.
@@ -109,8 +118,9 @@ def embed_shard(
     batches = iter_dataset_embeddings(net, data, batch, workers, seconds)
     vectors = np.concatenate([v for _, v in batches])
     task_logger(__name__).info(
-        "embedded %d items: %.1f s reading, %.1f s in the model",
+        "embedded %d items in %s: %.1f s reading, %.1f s in the model",
         len(positions),
+        precision.name,
         seconds.get("read", 0),
         seconds.get("model", 0),
     )

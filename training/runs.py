@@ -38,6 +38,7 @@ from model.data import Split
 from model.embed import embed_all
 from model.labels import LABEL_NAMES
 from model.net import EmbeddingNet
+from model.precision import Precision, chosen, this_machine
 from model.train import TrainResult, TrainState, pick_device, train
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def net_config(train: TrainSettings) -> EmbeddingNetConfig:
     return EmbeddingNetConfig(embedding_dim=train.embedding_dim, width=train.width)
 
 
-def train_config(train: TrainSettings) -> TrainConfig:
+def train_config(train: TrainSettings, precision: Precision) -> TrainConfig:
     return TrainConfig(
         epochs=train.epochs,
         batch_size=train.batch_size,
@@ -58,7 +59,7 @@ def train_config(train: TrainSettings) -> TrainConfig:
         label_smoothing=train.label_smoothing,
         augment=train.augment,
         seed=train.seed,
-        bf16=train.bf16,
+        bf16=precision.bf16,
     )
 
 
@@ -67,25 +68,30 @@ def public_config(settings: Settings) -> dict[str, Any]:
     return settings.public()
 
 
-def training_key(train: TrainSettings, fingerprint: str) -> str:
-    """Cache key of a training run: architecture, recipe and data, never tensors."""
+def training_key(train: TrainSettings, precision: Precision, fingerprint: str) -> str:
+    """Cache key of a training run: architecture, recipe, precision and data, never tensors.
+    The precision is part of it because a bf16 run does not give an fp32 run's weights."""
     spec = {
         "net": net_config(train).to_dict(),
-        "train": train_config(train).to_dict(),
+        "train": train_config(train, precision).to_dict(),
         "data": fingerprint,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_embedder(checkpoint: str, device: torch.device | None = None) -> Embedder:
-    """Any checkpoint's model (trained here or a catalog backbone), in eval mode, loaded once
-    per process and device."""
-    return _load(checkpoint, str(device or torch.device("cpu")))
+def load_embedder(
+    checkpoint: str, device: torch.device | None = None, bf16: bool = False
+) -> Embedder:
+    """Any checkpoint's model (trained here or a catalog backbone), in eval mode, embedding in
+    bf16 or fp32 whatever it was trained in; loaded once per process, device and precision."""
+    return _load(checkpoint, str(device or torch.device("cpu")), bf16)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(checkpoint: str, device: str) -> Embedder:
-    return from_checkpoint(load_checkpoint(Path(checkpoint))).to(torch.device(device))
+def _load(checkpoint: str, device: str, bf16: bool) -> Embedder:
+    net = from_checkpoint(load_checkpoint(Path(checkpoint))).to(torch.device(device))
+    net.bf16 = bf16
+    return net
 
 
 def write_projector(sink: TensorBoardSink, model: EmbeddingNet, split: Split, n: int) -> int:
@@ -114,14 +120,17 @@ def train_fashion_mnist(
     on its ``device``: each trains on its share of each batch, the first writes the curves,
     the partial state and the checkpoint, and all return its reference.
     """
-    key = training_key(settings.train, data.fingerprint)
+    device = device or pick_device(settings.train.device)
+    settings = settings.for_training_on(device.type == "cuda")
+    precision = chosen(settings.train.precision, device)
+    key = training_key(settings.train, precision, data.fingerprint)
     cached = None if settings.train.retrain else find_cached(settings.checkpoint_dir, key)
     if cached is not None:
         log.info("reusing %s: same config and data (--retrain to train)", cached)
         return replace(model_ref(str(cached)), cached=True)
     if settings.train.num_threads:
         torch.set_num_threads(settings.train.num_threads)
-    device = device or pick_device(settings.train.device)
+    log.info("training in %s on %s: %s", precision.name, device, precision.reason)
     lead = _rank() in (None, 0)
     train_split, test_split = load_splits(
         data.location, settings.data.train_limit, settings.data.test_limit
@@ -141,7 +150,7 @@ def train_fashion_mnist(
         result = train(
             train_split,
             net_config(settings.train),
-            train_config(settings.train),
+            train_config(settings.train, precision),
             device,
             sink=sink,
             on_epoch_end=keep,
@@ -151,14 +160,20 @@ def train_fashion_mnist(
         if sink is not None:
             write_projector(sink, result.model, test_split, settings.train.projector_sample)
     if lead:
-        written = save_trained(settings, result, data.fingerprint, tb_dir)
+        written = save_trained(settings, result, data.fingerprint, tb_dir, precision, device)
         register_cached(settings.checkpoint_dir, key, written)
         partial.unlink(missing_ok=True)
     if _rank() is not None:
         dist.barrier()  # the others wait for the checkpoint the first one writes
     path = find_cached(settings.checkpoint_dir, key) or Path()
     return ModelRef(
-        str(path), path.stem, settings.train.embedding_dim, result.seconds, str(device), str(tb_dir)
+        str(path),
+        path.stem,
+        settings.train.embedding_dim,
+        result.seconds,
+        str(device),
+        str(tb_dir),
+        precision=described(precision),
     )
 
 
@@ -167,7 +182,18 @@ def _rank() -> int | None:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else None
 
 
-def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_dir: Path) -> Path:
+def described(precision: Precision) -> str:
+    return f"{precision.name} ({precision.reason})"
+
+
+def save_trained(
+    settings: Settings,
+    result: TrainResult,
+    fingerprint: str,
+    tb_dir: Path,
+    precision: Precision,
+    device: torch.device,
+) -> Path:
     """Write the checkpoint of a finished training run; return its path."""
     last = result.history[-1] if result.history else {}
     return save_checkpoint(
@@ -176,14 +202,16 @@ def save_trained(settings: Settings, result: TrainResult, fingerprint: str, tb_d
             "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
             "head_state_dict": {k: v.cpu() for k, v in result.head.state_dict().items()},
             "model_args": result.model.config.to_dict(),
-            "train_config": train_config(settings.train).to_dict(),
+            "train_config": train_config(settings.train, precision).to_dict(),
+            "precision": {"name": precision.name, "reason": precision.reason},
+            "machine": this_machine(device).to_dict(),
             "config": public_config(settings),
             "data_fingerprint": fingerprint,
             "history": result.history,
             "metrics": {k: float(v) for k, v in last.items() if k != "epoch"},
             "train_seconds": result.seconds,
             "tensorboard_dir": str(tb_dir),
-            "cache_key": training_key(settings.train, fingerprint),
+            "cache_key": training_key(settings.train, precision, fingerprint),
         },
     )
 
@@ -198,4 +226,14 @@ def model_ref(checkpoint: str) -> ModelRef:
         train_seconds=float(payload.get("train_seconds", 0.0)),
         device="cpu",
         tensorboard_dir=str(payload.get("tensorboard_dir", "")),
+        precision=_recorded_precision(payload),
     )
+
+
+def _recorded_precision(payload: dict[str, Any]) -> str:
+    """What a checkpoint says it was trained in; checkpoints from before the choice was
+    recorded say only whether bf16 autocast was on."""
+    recorded = payload.get("precision")
+    if isinstance(recorded, dict):
+        return f"{recorded['name']} ({recorded['reason']})"
+    return "bf16" if payload.get("train_config", {}).get("bf16") else "fp32"

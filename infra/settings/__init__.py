@@ -33,11 +33,13 @@ from infra.settings.sections import (
 PRESETS: dict[str, dict[str, Any]] = {
     # CI and smoke tests: seconds, on a slice.
     "fast": {"epochs": 1, "width": 16, "train_limit": 3000, "test_limit": 500},
-    # This 2-core CPU: ~9.5 min of training; precision@1 ~0.92, MAP@R ~0.86.
+    # A 2-core CPU: 6 epochs, 3 to 8 minutes of training; precision@1 ~0.92, MAP@R ~0.86.
     "default": {},
-    # More compute: wider, 3.3x the epochs, augmented (random crop, flip, erasing). 47 min of
-    # training on this 2-core CPU for +0.001 precision@1 (README); minutes on a GPU.
-    "long": {"epochs": 20, "width": 40, "augment": True},
+    # A GPU: twice as wide, augmented (random crop, flip, erasing), 40 epochs in batches of
+    # 512. On a 2-core CPU a run like it (20 epochs, width 40) took 47 min for +0.001.
+    "gpu": {"epochs": 40, "width": 64, "augment": True, "batch_size": 512},
+    # auto: the default here; training on CUDA takes the gpu preset (Settings.for_training_on).
+    "auto": {},
 }
 
 SECTIONS: dict[str, type[Section]] = {
@@ -52,6 +54,14 @@ SECTIONS: dict[str, type[Section]] = {
 }
 # Which section each flat name belongs to.
 _SECTION_OF = {name: s for s, cls in SECTIONS.items() for name in cls.model_fields}
+
+
+def _fill(sections: dict[str, Any], recipe: str) -> None:
+    """Apply preset ``recipe`` to ``sections`` (by name) where a setting was not given."""
+    for key, value in PRESETS[recipe].items():
+        part: Section = sections[_SECTION_OF[key]]
+        if key not in part.model_fields_set:
+            sections[_SECTION_OF[key]] = part.model_copy(update={key: value})
 
 
 def _default_home() -> Path:
@@ -112,12 +122,17 @@ class Settings(BaseSettings):
                 data[name] = given.model_copy(update=_own(flat, name))
             else:
                 data[name] = section(**{**(given or {}), **_own(flat, name)})
-        recipe = PRESETS[data["train"].recipe]
-        for key, value in recipe.items():
-            part: Section = data[_SECTION_OF[key]]
-            if key not in part.model_fields_set:
-                data[_SECTION_OF[key]] = part.model_copy(update={key: value})
+        _fill(data, data["train"].recipe)
         return data
+
+    def for_training_on(self, cuda: bool) -> Settings:
+        """These settings as a training run on CUDA (or not) takes them: ``recipe=auto``
+        becomes the gpu preset there, filling only what was not set."""
+        if self.train.recipe != "auto" or not cuda:
+            return self
+        sections: dict[str, Any] = {name: getattr(self, name) for name in SECTIONS}
+        _fill(sections, "gpu")
+        return self.model_copy(update=sections)
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:

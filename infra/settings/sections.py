@@ -158,14 +158,16 @@ class IndexSettings(Section):
 class TrainSettings(Section):
     """Training the Fashion-MNIST network: the recipe and its hyperparameters."""
 
-    recipe: Literal["fast", "default", "long"] = Field(
-        default="default",
-        description="Named training preset (fast: CI slice; default: this CPU; long: a GPU). "
-        "Settings given explicitly win over the preset.",
+    recipe: Literal["auto", "fast", "default", "gpu"] = Field(
+        default="auto",
+        description="Named training preset (fast: CI slice; default: a CPU; gpu: wider, "
+        "augmented, more epochs). auto: gpu when training on CUDA, else default. Settings "
+        "given explicitly win over the preset.",
     )
-    bf16: bool = Field(
-        default=TrainConfig.bf16,
-        description="bf16 autocast while training (GPUs, CPUs with AMX); slower on other CPUs.",
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="Training and embedding precision. auto: bf16 autocast where the hardware "
+        "computes bf16 (a CPU with AMX or AVX-512 BF16, a GPU with bf16), else fp32.",
     )
     resume: bool = Field(
         default=True,

@@ -79,10 +79,23 @@ def test_recipe_presets_fill_only_what_is_not_set(
     assert default.epochs == 6 and not default.augment and default.margin == 0.1
     fast = make_settings(recipe="fast")
     assert (fast.train.epochs, fast.data.train_limit) == (1, 3000)
-    long = make_settings(recipe="long").train
-    assert long.augment and long.epochs == 20 and long.margin == 0.1
-    assert make_settings(recipe="long", epochs=12).train.epochs == 12
-    monkeypatch.setenv("LOOKALIKE_RECIPE", "long")
+    gpu = make_settings(recipe="gpu").train
+    assert gpu.augment and gpu.epochs == 40 and gpu.width == 64 and gpu.margin == 0.1
+    assert make_settings(recipe="gpu", epochs=12).train.epochs == 12
+    monkeypatch.setenv("LOOKALIKE_RECIPE", "gpu")
     monkeypatch.setenv("LOOKALIKE_WIDTH", "24")
     from_env = make_settings().train
-    assert from_env.recipe == "long" and from_env.width == 24 and from_env.epochs == 20
+    assert from_env.recipe == "gpu" and from_env.width == 24 and from_env.epochs == 40
+
+
+def test_auto_recipe_takes_the_gpu_preset_only_on_cuda(
+    make_settings: Callable[..., Settings],
+) -> None:
+    auto = make_settings()
+    assert auto.train.recipe == "auto" and auto.for_training_on(cuda=False) is auto
+    on_gpu = auto.for_training_on(cuda=True).train
+    assert (on_gpu.epochs, on_gpu.width, on_gpu.augment) == (40, 64, True)
+    given = make_settings(epochs=3).for_training_on(cuda=True).train
+    assert given.epochs == 3 and given.width == 64  # what was set stays
+    fixed = make_settings(recipe="default")
+    assert fixed.for_training_on(cuda=True).train.epochs == 6
