@@ -26,7 +26,12 @@ def full_speed_blas(module: str) -> None:
 def machine() -> dict[str, Any]:
     import torch  # here, so a benchmark of process start-up can import this module first
 
+    from model.precision import cpu_info
+
+    cpu, flags = cpu_info()
     return {
+        "cpu": cpu,
+        "cpu_flags": sorted(flags),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),

@@ -25,18 +25,37 @@ from tasks.sources import scan_source
 from training.runs import load_embedder, model_ref
 
 
-@torch.inference_mode()
-def bare_forward(settings: Settings, checkpoint: str) -> float:
-    """Images/s of the model alone over every item, batch by batch, pixels already in memory."""
+def _pixels(settings: Settings, checkpoint: str) -> tuple[torch.Tensor, int]:
+    """Every item's preprocessed pixels in memory, and the index flow's batch size."""
     source = scan_source.fn(settings)
     net = load_embedder(checkpoint)
     data = images(source, load_items(source), net.image_size, net.channels)
-    pixels = torch.stack([data[i][0] for i in range(len(data))])
-    batch = settings.index.embed_batch_size or net.batch_size
+    return torch.stack([data[i][0] for i in range(len(data))]), (
+        settings.index.embed_batch_size or net.batch_size
+    )
+
+
+@torch.inference_mode()
+def bare_forward(settings: Settings, checkpoint: str, bf16: bool = False) -> float:
+    """Images/s of the model alone over every item, batch by batch, pixels already in memory."""
+    pixels, batch = _pixels(settings, checkpoint)
+    net = load_embedder(checkpoint, bf16=bf16)
     t = time.perf_counter()
     for s in range(0, len(pixels), batch):
         net(pixels[s : s + batch])
     return len(pixels) / (time.perf_counter() - t)
+
+
+@torch.inference_mode()
+def agreement(settings: Settings, checkpoint: str) -> float:
+    """The lowest cosine, item by item, between an item's bf16 and fp32 vectors."""
+    pixels, batch = _pixels(settings, checkpoint)
+    nets = [load_embedder(checkpoint, bf16=b) for b in (False, True)]
+    low = 1.0
+    for s in range(0, len(pixels), batch):
+        fp32, bf16 = (net(pixels[s : s + batch]) for net in nets)
+        low = min(low, float(torch.nn.functional.cosine_similarity(fp32, bf16).min()))
+    return low
 
 
 def end_to_end(settings: Settings, checkpoint: str, **updates: Any) -> dict[str, float]:

@@ -50,7 +50,7 @@ class Precision:
 
 
 @functools.lru_cache(maxsize=2)
-def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, frozenset[str]]:
+def cpu_info(path: Path = Path("/proc/cpuinfo")) -> tuple[str, frozenset[str]]:
     """The CPU's model name and its recorded flags (Linux; elsewhere the platform's name and
     no flags, so ``auto`` stays in fp32)."""
     try:
@@ -66,7 +66,7 @@ def _cpuinfo(path: Path = Path("/proc/cpuinfo")) -> tuple[str, frozenset[str]]:
 
 
 def this_machine(device: torch.device | None = None) -> Machine:
-    cpu, flags = _cpuinfo()
+    cpu, flags = cpu_info()
     if device is None or device.type != "cuda":
         return Machine(cpu, flags)
     return Machine(cpu, flags, torch.cuda.get_device_name(device), torch.cuda.is_bf16_supported())

@@ -80,7 +80,8 @@ def markdown(s: RunSummary, config: dict[str, Any], png: str, png_b64: str) -> s
 
 - source: {s.source.count} items, **{len(s.source.problems)} left out** (listed below);
   labels: {", ".join(s.source.labels) or "none"}; fingerprint `{s.source.fingerprint}`
-- checkpoint: `{s.model.checkpoint}` ({"reused" if s.model.cached else "made by this run"})
+- checkpoint: `{s.model.checkpoint}` ({"reused" if s.model.cached else "made by this run"}),
+  trained in {s.model.precision}
 - collection: `{s.collection}`, {s.points} points, {s.embedded} embedded by this run
 - alias `{s.alias}`: {verdict} ({s.decision.reason}); before: `{s.decision.previous}`
 

@@ -39,6 +39,14 @@ def run(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Sett
     return settings, pipeline(settings)
 
 
+def _machine_choice() -> str:
+    import torch
+
+    from model.precision import chosen
+
+    return chosen("auto", torch.device("cpu")).name
+
+
 def test_the_collection_holds_exactly_the_slice(run: tuple[Settings, RunSummary]) -> None:
     settings, summary = run
     assert summary.points == TRAIN + TEST
@@ -58,6 +66,7 @@ def test_the_collection_holds_exactly_the_slice(run: tuple[Settings, RunSummary]
     assert meta["complete"] is True
     assert meta["model_version"] == summary.model.model_version
     assert meta["metrics"]["precision_at_1"] == summary.metrics["precision_at_1"]
+    assert meta["embed_precision"] == _machine_choice()
     assert payload == {
         "item_id": "test-0",
         "index": 0,
@@ -88,6 +97,9 @@ def test_checkpoint_records_config_fingerprint_and_metrics(
     assert ckpt["config"]["train_limit"] == TRAIN
     assert ckpt["metrics"]["precision_at_1"] == summary.metrics["precision_at_1"]
     assert "qdrant_api_key" not in ckpt["config"]
+    # What this machine computes natively: bf16 on AMX or AVX-512 BF16, fp32 elsewhere.
+    assert ckpt["precision"]["name"] == _machine_choice()
+    assert summary.model.precision.startswith(_machine_choice())
     assert list(Path(summary.model.tensorboard_dir).glob("**/events.out.tfevents.*"))
 
 

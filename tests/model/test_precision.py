@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from model.backbones import Embedder, create_backbone
-from model.precision import Machine, _cpuinfo, choose
+from model.precision import Machine, choose, cpu_info
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +63,10 @@ def test_the_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     name = "model name\t: Intel(R) Xeon(R) Platinum 8480+\n"
     core = f"{name}flags\t\t: fpu avx2 avx512f amx_bf16 sse\n"
     info.write_text(f"processor\t: 0\n{core}\nprocessor\t: 1\n{core}")
-    name, flags = _cpuinfo(info)
+    name, flags = cpu_info(info)
     assert name == "Intel(R) Xeon(R) Platinum 8480+"
     assert flags == {"avx2", "avx512f", "amx_bf16"}  # only the recorded ones
-    assert _cpuinfo(tmp_path / "missing")[1] == frozenset()
+    assert cpu_info(tmp_path / "missing")[1] == frozenset()
 
 
 def _agreement(net: Embedder, images: torch.Tensor) -> torch.Tensor:

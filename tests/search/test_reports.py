@@ -11,7 +11,7 @@ from search.reports import RunSummary, copies_line, markdown, shown
 
 def _summary(metrics: dict[str, float]) -> RunSummary:
     source = SourceInfo("fashion-mnist", "/data", "/data", "/scan/items.jsonl", 70000, [], "f")
-    model = ModelRef("/ckpt/m.pt", "m", 64, 1.0, "cpu", "")
+    model = ModelRef("/ckpt/m.pt", "m", 64, 1.0, "cpu", "", precision="bf16 (the CPU has amx_bf16)")
     decision = Decision(True, "passes", None)
     return RunSummary(source, model, "fm-m", 70000, 0, metrics, decision, "fm", [])
 
@@ -30,3 +30,8 @@ def test_no_copies_line_where_nothing_was_counted() -> None:
     metrics = {"precision_at_1": 0.9}
     assert copies_line(metrics) is None
     assert "copies:" not in markdown(_summary(metrics), {}, "x.png", "")
+
+
+def test_the_report_says_what_the_model_was_trained_in() -> None:
+    text = markdown(_summary({"precision_at_1": 0.9}), {}, "x.png", "")
+    assert "trained in bf16 (the CPU has amx_bf16)" in text

@@ -1,0 +1,64 @@
+"""Training on the machine in front of you: recipe x precision -> epochs, seconds, images/s,
+precision@1 and MAP@R, each row the whole pipeline's own run (its model stage, its evaluation
+on the full test set), in a fresh home so nothing is reused.
+
+Run: `python -m benchmarks.training [--recipe default] [--precision fp32 bf16]`. The rows run
+one after the other on this machine; the table names its CPU and the flags that decide the
+precision (model/precision.py), so rows from other machines can sit beside it in the docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import write
+from flows.pipeline import pipeline
+from infra.checkpoints import load_checkpoint
+from infra.settings import Settings
+from model.precision import cpu_info
+from tasks.baselines import embedding_table
+
+
+def one_run(recipe: str, precision: str, home: Path) -> dict[str, Any]:
+    settings = Settings(
+        home=home, recipe=recipe, precision=precision, progress=False, export_after_run=False
+    )
+    summary = pipeline(settings)
+    payload = load_checkpoint(Path(summary.model.checkpoint))
+    history = payload["history"]
+    # MAP@R of the very vectors the run indexed (the run itself reports precision@1 and
+    # recall@10 only), by the same exact search.
+    learned = embedding_table.fn(settings, summary.collection, summary.source)["learned"]
+    return {
+        "recipe": recipe,
+        "precision": payload["precision"]["name"],
+        "epochs": len(history),
+        "train_s": float(payload["train_seconds"]),
+        "model_stage_s": summary.seconds["model"],
+        "images_per_s": sum(h["images_per_second"] for h in history) / len(history),
+        "precision_at_1": summary.metrics["precision_at_1"],
+        "map_at_r": learned["map_at_r"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipe", nargs="+", default=["default"])
+    parser.add_argument("--precision", nargs="+", default=["fp32", "bf16"])
+    args = parser.parse_args()
+    cpu, flags = cpu_info()
+    rows = []
+    for recipe in args.recipe:
+        for precision in args.precision:
+            with tempfile.TemporaryDirectory() as tmp:
+                row = one_run(recipe, precision, Path(tmp))
+            rows.append({**row, "cpu": cpu, "bf16 flags": " ".join(sorted(flags)) or "-"})
+            print(row, flush=True)
+    print(write("training", rows, {"recipes": args.recipe}).read_text())
+
+
+if __name__ == "__main__":
+    main()
