@@ -102,7 +102,8 @@ class QueryService:
                 model = from_checkpoint(payload)
                 # This machine's choice, as its index flow makes it (the vectors agree to
                 # cosine 0.999 with the other precision's).
-                model.bf16 = chosen(self.settings.train.precision, torch.device("cpu")).bf16
+                cpu = torch.device("cpu")
+                model.bf16 = chosen(self.settings.train.precision, cpu, model.bf16_pays).bf16
                 self._models[version] = model
         return self._models[version]
 

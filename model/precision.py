@@ -72,10 +72,15 @@ def this_machine(device: torch.device | None = None) -> Machine:
     return Machine(cpu, flags, torch.cuda.get_device_name(device), torch.cuda.is_bf16_supported())
 
 
-def choose(requested: Requested, machine: Machine, device_type: str = "cpu") -> Precision:
-    """``fp32`` and ``bf16`` are taken as asked; ``auto`` picks bf16 where it is native."""
+def choose(
+    requested: Requested, machine: Machine, device_type: str = "cpu", pays: bool = True
+) -> Precision:
+    """``fp32`` and ``bf16`` are taken as asked; ``auto`` picks bf16 where it is native and,
+    for a model that measured no gain from it (``pays=False``), fp32."""
     if requested != "auto":
         return Precision(requested, "asked for")
+    if not pays:
+        return Precision("fp32", "bf16 does not pay for this model")
     if device_type == "cuda":
         if machine.gpu_bf16:
             return Precision("bf16", f"{machine.gpu} computes bf16")
@@ -86,9 +91,9 @@ def choose(requested: Requested, machine: Machine, device_type: str = "cpu") -> 
     return Precision("fp32", f"the CPU has neither {' nor '.join(NATIVE_BF16)}")
 
 
-def chosen(requested: Requested, device: torch.device) -> Precision:
+def chosen(requested: Requested, device: torch.device, pays: bool = True) -> Precision:
     """The precision to compute in on ``device`` of this machine."""
-    return choose(requested, this_machine(device), device.type)
+    return choose(requested, this_machine(device), device.type, pays)
 
 
 def autocast(device_type: str, enabled: bool) -> Any:

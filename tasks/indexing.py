@@ -35,9 +35,10 @@ def _target(
     return indexing.Target(store, collection, settings.dataset, source, items, model.model_version)
 
 
-def embedding_precision(settings: Settings) -> Precision:
-    """What this machine embeds in (the choice of model/precision.py for the training device)."""
-    return chosen(settings.train.precision, pick_device(settings.train.device))
+def embedding_precision(settings: Settings, model: ModelRef) -> Precision:
+    """What this machine embeds ``model``'s items in (model/precision.py's choice)."""
+    net = load_embedder(model.checkpoint)
+    return chosen(settings.train.precision, pick_device(settings.train.device), net.bf16_pays)
 
 
 @task(name="create-collection")
@@ -53,7 +54,7 @@ def create_collection(settings: Settings, model: ModelRef, source: SourceInfo) -
         labels=source.labels,
         model_version=model.model_version,
         checkpoint=model.checkpoint,
-        embed_precision=embedding_precision(settings).name,
+        embed_precision=embedding_precision(settings, model).name,
         data_fingerprint=source.fingerprint,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         complete=False,
@@ -108,7 +109,7 @@ def embed_shard(
     settings: Settings, model: ModelRef, source: SourceInfo, positions: list[int]
 ) -> str:
     """Embed the items at ``positions`` into a shard file; return its path."""
-    precision = embedding_precision(settings)
+    precision = embedding_precision(settings, model)
     net = load_embedder(model.checkpoint, pick_device(settings.train.device), precision.bf16)
     data = images(source, items_file(source).at(positions), net.image_size, net.channels)
     seconds: dict[str, float] = {}

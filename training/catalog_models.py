@@ -23,8 +23,9 @@ from infra.checkpoints import (
 from infra.settings import Settings
 from infra.settings.sections import BackboneSettings, TrainSettings
 from infra.tensorboard import TensorBoardSink
-from model.backbones import BackboneError, Embedder, create_backbone
+from model.backbones import Embedder, create_backbone
 from model.finetune import FineTuneConfig, finetune
+from model.registry import BackboneError
 from model.train import pick_device
 from training.runs import load_embedder, new_tb_dir, public_config
 

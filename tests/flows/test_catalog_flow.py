@@ -112,9 +112,16 @@ def test_collection_recommender_excludes_the_likes_and_caps_each_label(
 def test_query_by_image_embeds_like_the_index(
     sample: SampleCatalog, shelf: tuple[Settings, RunSummary]
 ) -> None:
+    import torch
+
+    from model.precision import chosen
+
     settings, _ = shelf
     with QueryService(settings) as service:
         hits = service.ask(next(sample.root.glob("*/sku-00010.png")), QueryArgs(k=3))
+        # A ResNet embeds in bf16 where this machine computes it, the photo as the items.
+        meta = read_meta(service.store, service.name)
+    assert meta.embed_precision == chosen("auto", torch.device("cpu")).name
     assert hits[0].payload["item_id"] == "sku-00010" and hits[0].score == pytest.approx(
         1.0, abs=1e-4
     )

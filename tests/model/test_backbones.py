@@ -10,15 +10,9 @@ import torch
 import torchvision
 from torch.utils.data import TensorDataset
 
-from model.backbones import (
-    BACKBONES,
-    BackboneError,
-    _torchvision_weights,
-    create_backbone,
-    entry,
-    rebuild,
-)
+from model.backbones import _torchvision_weights, create_backbone, rebuild
 from model.finetune import FineTuneConfig, finetune
+from model.registry import BACKBONES, BackboneError, entry
 
 
 def _images(n: int, size: int = 32, channels: int = 3) -> torch.Tensor:

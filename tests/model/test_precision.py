@@ -58,6 +58,14 @@ def test_a_gpu_goes_by_its_own_bf16_support_and_a_request_wins() -> None:
     assert choose("fp32", Machine("cpu", SAPPHIRE_RAPIDS)).reason == "asked for"
 
 
+def test_auto_keeps_fp32_for_a_model_bf16_does_not_speed_up() -> None:
+    from model.registry import entry
+
+    assert choose("auto", Machine("cpu", SAPPHIRE_RAPIDS), pays=False).name == "fp32"
+    assert choose("bf16", Machine("cpu", SAPPHIRE_RAPIDS), pays=False).name == "bf16"
+    assert entry("resnet18").bf16_pays and not entry("fmnist-cnn").bf16_pays
+
+
 def test_the_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
     info = tmp_path / "cpuinfo"
     name = "model name\t: Intel(R) Xeon(R) Platinum 8480+\n"
