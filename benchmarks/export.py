@@ -93,11 +93,12 @@ def _change(store: VectorStore, name: str, share: float, seed: int = 3) -> int:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("-k", type=int, default=20)
-    p.add_argument("--change", type=float, default=0.01)
+    p.add_argument("--change", type=float, default=0.01, help="0: the full export only")
+    p.add_argument("--hnsw-ef", type=int, default=None, help="the export's search beam")
     args = p.parse_args()
     settings = Settings()
     rows: list[dict[str, Any]] = []
-    spec = ExportSpec(QueryOptions(k=args.k))
+    spec = ExportSpec(QueryOptions(k=args.k, hnsw_ef=args.hnsw_ef))
     with tempfile.TemporaryDirectory() as tmp, open_store(settings.store) as store:
         name = store.resolve(settings.served_alias)
         ids, vectors, payloads = _all(store, name)
@@ -113,7 +114,7 @@ def main() -> None:
         recall = found / (len(ids) * args.k)
         rows.append(
             {
-                "run": f"full export, {len(ids):,} items, k={args.k}",
+                "run": f"full export, {len(ids):,} items, k={args.k}, beam {args.hnsw_ef}",
                 "seconds": round(full.seconds, 2),
                 "exact join s": round(exact_s, 2),
                 "speed-up": round(exact_s / full.seconds, 3),
@@ -124,9 +125,10 @@ def main() -> None:
                 "lists identical": "-",
             }
         )
-        copy = f"{name}-export-bench"
-        if store.has_collection(copy):
-            store.delete_collection(copy)
+        if args.change > 0:
+            copy = f"{name}-export-bench"
+            if store.has_collection(copy):
+                store.delete_collection(copy)
         store.copy_collection(name, copy)
         changed = _change(store, copy, args.change)
         whole = export_neighbours(store, copy, spec, Path(tmp) / "whole.parquet")
@@ -153,7 +155,8 @@ def main() -> None:
                 }
             )
         store.delete_collection(copy)
-    print(write("export", rows, {"collection": name, "k": args.k}).read_text())
+    extra = {"collection": name, "k": args.k, "hnsw_ef": args.hnsw_ef}
+    print(write("export", rows, extra).read_text())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ downloaded here), off the shelf and fine-tuned, under a real (temporary) Prefect
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,6 +24,7 @@ from search.query import ByExamples, similar_to_item
 from search.reports import RunSummary
 from search.request import QueryArgs
 from tasks.export import spec_from
+from tests.manifests import rewrite_manifest
 
 SPLIT = "catalog"
 
@@ -152,20 +152,6 @@ def _lists(path: Path) -> list[tuple[str, int, str]]:
     return sorted(zip(*columns, strict=True))
 
 
-def _rewrite_manifest(root: Path, drop: set[str], add: list[dict[str, str]]) -> None:
-    path = root / "manifest.csv"
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        fields, rows = (
-            list(reader.fieldnames or []),
-            [r for r in reader if r["item_id"] not in drop],
-        )
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows([*rows, *add])
-
-
 def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     data_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -186,7 +172,7 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     product_shot(test.images[99].numpy(), (200, 0, 0), 32).save(
         next(sample.root.glob("*/sku-00020.png"))
     )
-    _rewrite_manifest(sample.root, gone, new)
+    rewrite_manifest(sample.root, gone, new)
     second = pipeline(settings)
     assert first.embedded == 60
     # Exactly the five new items and the one whose file changed; the ten gone are deleted. The
@@ -222,7 +208,7 @@ def test_growing_shrinking_and_changing_the_catalog_reindexes_only_what_changed(
     third = pipeline(settings)
     assert (third.collection, third.embedded) == (second.collection, 0)
     # The scheduled re-index embeds new products with the served model, no retraining.
-    _rewrite_manifest(
+    rewrite_manifest(
         sample.root, set(), [{"path": "new-60.png", "item_id": "late", "label": "Bag"}]
     )
     overrides = {

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -16,21 +15,9 @@ from model.data import load_split, resolve_root
 from search.metadata import read_meta
 from search.options import QueryOptions
 from search.query import similar_to_item
+from tests.manifests import manifest_rows, rewrite_manifest
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-
-
-def _rows(manifest: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with manifest.open(newline="") as f:
-        reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write(manifest: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    with manifest.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def test_products_lose_and_gain_photos_on_reindex(
@@ -54,13 +41,12 @@ def test_products_lose_and_gain_photos_on_reindex(
         assert len(found) == 10 == len(set(found)) and "sku-00002" not in found
     # sku-00002 (4 photos) loses two; sku-00000 (2 photos) gains one.
     lost = sample.products["sku-00002"][2:]
-    manifest = sample.root / "manifest.csv"
-    fields, rows = _rows(manifest)
+    rows = manifest_rows(sample.root)
     gained = dict(next(r for r in rows if r["item_id"] == "sku-00000/front"))
     path = Path(gained["path"]).with_name("extra.png")
     product_shot(test.images[0].numpy(), (250, 120, 0), 32).save(sample.root / path)
     gained |= {"item_id": "sku-00000/extra", "path": path.as_posix()}
-    _write(manifest, fields, [r for r in rows if r["item_id"] not in lost] + [gained])
+    rewrite_manifest(sample.root, set(lost), [gained])
     second = pipeline(settings)
     assert second.points == photos - 1 and second.embedded == 1
     with open_store(settings.store, read_only=True) as store:
