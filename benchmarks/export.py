@@ -32,7 +32,7 @@ from benchmarks.common import write  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from infra.store import PointBatch, VectorStore, open_store, point_id  # noqa: E402
 from search.export import ExportSpec  # noqa: E402
-from search.export_run import export_neighbours  # noqa: E402
+from search.export_run import Exported, export_neighbours  # noqa: E402
 from search.options import QueryOptions  # noqa: E402
 from search.selfquery import all_ids, chunks  # noqa: E402
 
@@ -126,37 +126,44 @@ def main() -> None:
             }
         )
         if args.change > 0:
-            copy = f"{name}-export-bench"
-            if store.has_collection(copy):
-                store.delete_collection(copy)
-        store.copy_collection(name, copy)
-        changed = _change(store, copy, args.change)
-        whole = export_neighbours(store, copy, spec, Path(tmp) / "whole.parquet")
-        update = export_neighbours(
-            store, copy, spec, Path(tmp) / "update.parquet", previous=full.path
-        )
-        a, b = _lists(whole.path), _lists(update.path)
-        same = sum(a[i] == b.get(i) for i in a) / len(a)
+            rows += _incremental(store, name, spec, full, args.change, tmp, args.k)
+    extra = {"collection": name, "k": args.k, "hnsw_ef": args.hnsw_ef}
+    print(write("export", rows, extra).read_text())
+
+
+def _incremental(
+    store: VectorStore, name: str, spec: ExportSpec, full: Exported, share: float, tmp: str, k: int
+) -> list[dict[str, Any]]:
+    """A copy with ``share`` of its items changed: its full export against the incremental
+    update from ``full``, the export of the unchanged collection."""
+    copy = f"{name}-export-bench"
+    if store.has_collection(copy):
+        store.delete_collection(copy)
+    store.copy_collection(name, copy)
+    changed = _change(store, copy, share)
+    whole = export_neighbours(store, copy, spec, Path(tmp) / "whole.parquet")
+    update = export_neighbours(store, copy, spec, Path(tmp) / "update.parquet", previous=full.path)
+    a, b = _lists(whole.path), _lists(update.path)
+    same = sum(a[i] == b.get(i) for i in a) / len(a)
+    rows = [
+        {
+            "run": f"{label} ({changed} items changed)",
+            "seconds": round(done.seconds, 2),
+            "exact join s": "-",
+            "speed-up": round(whole.seconds / done.seconds, 3),
+            f"recall@{k}": "-",
+            "lists computed": done.computed,
+            "file MB": round(done.path.stat().st_size / 1e6, 2),
+            "peak RSS growth MB": "-",
+            "lists identical": "-" if done is whole else round(same, 4),
+        }
         for label, done in (
             ("full export of the changed copy", whole),
             ("incremental update", update),
-        ):
-            rows.append(
-                {
-                    "run": f"{label} ({changed} items changed)",
-                    "seconds": round(done.seconds, 2),
-                    "exact join s": "-",
-                    "speed-up": round(whole.seconds / done.seconds, 3),
-                    f"recall@{args.k}": "-",
-                    "lists computed": done.computed,
-                    "file MB": round(done.path.stat().st_size / 1e6, 2),
-                    "peak RSS growth MB": "-",
-                    "lists identical": "-" if done is whole else round(same, 4),
-                }
-            )
-        store.delete_collection(copy)
-    extra = {"collection": name, "k": args.k, "hnsw_ef": args.hnsw_ef}
-    print(write("export", rows, extra).read_text())
+        )
+    ]
+    store.delete_collection(copy)
+    return rows
 
 
 if __name__ == "__main__":

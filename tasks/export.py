@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def spec_from(export: ExportSettings, labels: list[str]) -> ExportSpec:
         max_per_label=export.export_max_per_label,
         dedup=export.export_dedup,
     )
-    return ExportSpec(args.options(labels), same=tuple(ExportSettings.split(export.export_same)))
+    opts = dataclasses.replace(args.options(labels), hnsw_ef=export.export_hnsw_ef)
+    return ExportSpec(opts, same=tuple(ExportSettings.split(export.export_same)))
 
 
 def _previous(store: VectorStore, settings: Settings, collection: str) -> Path | None:
