@@ -235,5 +235,5 @@ def _recorded_precision(payload: dict[str, Any]) -> str:
     recorded say only whether bf16 autocast was on."""
     recorded = payload.get("precision")
     if isinstance(recorded, dict):
-        return f"{recorded['name']} ({recorded['reason']})"
+        return described(Precision(recorded["name"], recorded["reason"]))
     return "bf16" if payload.get("train_config", {}).get("bf16") else "fp32"

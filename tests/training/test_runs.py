@@ -19,6 +19,7 @@ def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Pa
     assert not first.cached
     again = train_model(settings, data)
     assert again.cached and again.model_version == first.model_version
+    assert again.precision == first.precision  # read back from the checkpoint
 
     forced = train_model(settings.with_(retrain=True), data)
     assert not forced.cached
