@@ -20,6 +20,7 @@ from model.configs import EmbeddingNetConfig, TrainConfig
 from model.data import Split
 from model.losses import CosineClassifierLoss
 from model.net import EmbeddingNet
+from model.precision import autocast
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,6 @@ class TrainState:
         return asdict(self)
 
 
-def _autocast(device: torch.device, enabled: bool) -> Any:
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
 class _Objective(nn.Module):
     """Network and loss head as one module, so DistributedDataParallel syncs both."""
 
@@ -118,7 +115,7 @@ def _epoch(
         if config.augment:
             x = random_erase(random_crop_flip(x, gen), gen)
         y = labels[idx]
-        with _autocast(images.device, config.bf16):
+        with autocast(images.device.type, config.bf16):
             loss, emb = objective(x.contiguous(memory_format=torch.channels_last), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
