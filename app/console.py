@@ -44,6 +44,7 @@ def print_summary(s: RunSummary) -> None:
         print(f"    left out {p.item_id or '?'} ({p.path}): {p.reason}")
     made = "reused" if s.model.cached else f"made on {s.model.device}"
     made += f", trained in {s.model.precision}"
+    made += f", recipe {s.model.recipe}" if s.model.recipe else ""
     print(f"  model: {s.model.model_version} ({made}), checkpoint {s.model.checkpoint}")
     print(f"  index: {s.collection}, {s.points} points, {s.embedded} embedded by this run")
     verdict = "promoted" if s.decision.promoted else "NOT promoted"

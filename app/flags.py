@@ -28,7 +28,7 @@ SOURCE: SettingFlags = {
     "--test-limit": ("test_limit", int, "use only the first N test items"),
 }
 TRAINING: SettingFlags = {
-    "--recipe": ("recipe", str, "training preset: auto, fast, default or gpu"),
+    "--recipe": ("recipe", str, "training preset: auto, fast, default, amx or gpu"),
     "--epochs": ("epochs", int, "training epochs"),
     "--batch-size": ("batch_size", int, "training batch size"),
     "--lr": ("lr", float, "peak learning rate"),

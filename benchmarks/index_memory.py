@@ -35,11 +35,14 @@ from benchmarks.common import write
 from benchmarks.memory import PeakAnonymous, anon_mb, peak_rss_mb
 from benchmarks.scale import blocks
 from catalogs.base import SourceInfo
-from infra.checkpoints import ModelRef
+from infra.checkpoints import ModelRef, save_checkpoint
 from infra.settings import Settings
 from infra.store import held_store
 from search.indexing import write_shard
+from model.configs import EmbeddingNetConfig
+from model.net import EmbeddingNet
 from tasks.indexing import create_collection, finalize_collection, plan_shards, upsert_shard
+from training.runs import model_ref
 
 DIM = 64
 
@@ -72,8 +75,20 @@ def catalog(n: int, folder: Path) -> SourceInfo:
     )
 
 
-def index_once(settings: Settings, model: ModelRef, source: SourceInfo) -> dict[str, float]:
-    """One pass of the index flow's tasks; the resident memory after each step."""
+def synthetic_model(folder: Path, dim: int) -> ModelRef:
+    """A real checkpoint (an untrained CNN with ``dim``-d vectors) for the collection to name:
+    the index flow asks the model what it embeds in, though the vectors here are synthetic."""
+    net = EmbeddingNet(EmbeddingNetConfig(embedding_dim=dim))
+    state = net.state_dict()
+    path = save_checkpoint(folder, {"state_dict": state, "model_args": net.config.to_dict()})
+    return model_ref(str(path))
+
+
+def index_once(
+    settings: Settings, model: ModelRef, source: SourceInfo, dim: int = DIM
+) -> dict[str, float]:
+    """One pass of the index flow's tasks with ``dim``-d vectors; the resident memory after
+    each step."""
     marks: dict[str, float] = {}
     start = time.perf_counter()
     with held_store(settings.store):
@@ -84,7 +99,7 @@ def index_once(settings: Settings, model: ModelRef, source: SourceInfo) -> dict[
             return marks
         shards = plan_shards.fn(settings, model, source, revision.collection)
         marks["after_plan_mb"] = anon_mb()
-        vectors = blocks(source.count, DIM, centres=2000, seed=1)
+        vectors = blocks(source.count, dim, centres=2000, seed=1)
         folder = settings.runs_dir / "shards" / model.model_version
         for positions in shards:
             v = next(vectors)[1]  # shards and blocks are both 2,000 items here
@@ -103,7 +118,7 @@ def one_size(n: int) -> dict[str, Any]:
         source = catalog(n, folder)
         settings = Settings(home=folder / "home", progress=False, dataset="synthetic")
         settings = settings.with_(index_shard_size=2000)
-        model = ModelRef("", "synthetic0001", DIM, 0.0, "cpu", "")
+        model = synthetic_model(folder / "model", DIM)
         row: dict[str, Any] = {"items": n, "start_mb": anon_mb()}
         with PeakAnonymous() as peak:
             first = index_once(settings, model, source)

@@ -2,7 +2,7 @@
 precision@1 and MAP@R, each row the whole pipeline's own run (its model stage, its evaluation
 on the full test set), in a fresh home so nothing is reused.
 
-Run: `python -m benchmarks.training [--recipe default] [--precision fp32 auto]`. The rows run
+Run: `python -m benchmarks.training [--recipe auto] [--precision fp32 auto]`. The rows run
 one after the other on this machine; each names its CPU and the flags that decide the precision
 (model/precision.py). The table keeps other machines' rows: a run replaces only its own.
 """
@@ -38,7 +38,8 @@ def one_run(recipe: str, precision: str, home: Path) -> dict[str, Any]:
     with open_store(settings.store, read_only=True) as store:
         embedded_in = read_meta(store, summary.collection).embed_precision
     return {
-        "recipe": recipe,
+        # What ran: recipe auto becomes the machine's own (training.runs.machine_recipe).
+        "recipe": payload["config"]["recipe"],
         "asked": precision,
         "trained in": payload["precision"]["name"],
         "embedded in": embedded_in,
@@ -53,7 +54,7 @@ def one_run(recipe: str, precision: str, home: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--recipe", nargs="+", default=["default"])
+    parser.add_argument("--recipe", nargs="+", default=["auto"])
     parser.add_argument("--precision", nargs="+", default=["fp32", "auto"])
     args = parser.parse_args()
     cpu, flags = cpu_info()

@@ -34,6 +34,7 @@ class ModelRef:
     tensorboard_dir: str
     cached: bool = False
     precision: str = "fp32"  # what it was trained in, and why (model/precision.py)
+    recipe: str = ""  # the training recipe and its epochs; "" where none was recorded
 
 
 def model_version(state_dict: dict[str, torch.Tensor], model_args: dict[str, Any]) -> str:

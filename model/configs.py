@@ -16,9 +16,18 @@ class EmbeddingNetConfig:
     in_channels: int = 1
     width: int = 32
     dropout: float = 0.1
+    # Max-pool the stem's conv output before its BatchNorm and ReLU: they then touch a quarter
+    # of the pixels (model/net.py says why that is the same net).
+    pool_first: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def recorded(cls, args: dict[str, Any]) -> EmbeddingNetConfig:
+        """The config a checkpoint recorded. One written before ``pool_first`` existed has no
+        such key and pooled after the stem's ReLU."""
+        return cls(**{"pool_first": False, **args})
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,18 @@ from torch import nn
 from model.configs import EmbeddingNetConfig
 
 
-def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-    )
+def _conv_block(c_in: int, c_out: int, pool: bool = False) -> nn.Sequential:
+    """3x3 conv, BatchNorm, ReLU; with ``pool``, a 2x2 max-pool right after the conv.
+
+    Evaluated, that is the function pooling after the ReLU computes wherever the BatchNorm's
+    scale is positive (both are monotonic), and the net learns as well (precision@1 0.9204
+    against 0.9182 in one run each); the BatchNorm and ReLU then touch a quarter of the pixels.
+    BatchNorm and ReLU were 44% of a bf16 training step on AMX, whose convolutions are cheap,
+    and the stem's, at 28 px, see twice the values of any other layer's: training ran 1.12x
+    faster (2,934 against 2,622 images/s)."""
+    conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
+    pooled = (nn.MaxPool2d(2),) if pool else ()
+    return nn.Sequential(conv, *pooled, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 class EmbeddingNet(nn.Module):
@@ -30,10 +36,11 @@ class EmbeddingNet(nn.Module):
     def __init__(self, config: EmbeddingNetConfig | None = None) -> None:
         super().__init__()
         self.config = config or EmbeddingNetConfig()
-        w = self.config.width
+        w, pool_first = self.config.width, self.config.pool_first
         self.features = nn.Sequential(
-            _conv_block(self.config.in_channels, w),
-            nn.MaxPool2d(2),
+            _conv_block(self.config.in_channels, w, pool=pool_first),
+            # Kept as a no-op in the pool-first layout, so every later layer keeps its name.
+            nn.Identity() if pool_first else nn.MaxPool2d(2),
             _conv_block(w, 2 * w),
             _conv_block(2 * w, 2 * w),
             nn.MaxPool2d(2),
@@ -63,6 +70,6 @@ class EmbeddingNet(nn.Module):
 
 def build_model(model_args: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> EmbeddingNet:
     """Rebuild a trained network from a checkpoint's parts, in eval mode."""
-    model = EmbeddingNet(EmbeddingNetConfig(**model_args))
+    model = EmbeddingNet(EmbeddingNetConfig.recorded(model_args))
     model.load_state_dict(state_dict)
     return model.eval()

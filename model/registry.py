@@ -61,7 +61,7 @@ def _layer4(module: nn.Module) -> nn.Module:
 
 
 def _fmnist(weights: Any, trunk_args: dict[str, Any]) -> nn.Module:
-    return EmbeddingNet(EmbeddingNetConfig(**trunk_args))
+    return EmbeddingNet(EmbeddingNetConfig.recorded(trunk_args))
 
 
 # What a trunk does to its average-pooled features before the Embedder's own head: linear

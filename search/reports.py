@@ -81,7 +81,7 @@ def markdown(s: RunSummary, config: dict[str, Any], png: str, png_b64: str) -> s
 - source: {s.source.count} items, **{len(s.source.problems)} left out** (listed below);
   labels: {", ".join(s.source.labels) or "none"}; fingerprint `{s.source.fingerprint}`
 - checkpoint: `{s.model.checkpoint}` ({"reused" if s.model.cached else "made by this run"}),
-  trained in {s.model.precision}
+  trained in {s.model.precision}{f", recipe {s.model.recipe}" if s.model.recipe else ""}
 - collection: `{s.collection}`, {s.points} points, {s.embedded} embedded by this run
 - alias `{s.alias}`: {verdict} ({s.decision.reason}); before: `{s.decision.previous}`
 

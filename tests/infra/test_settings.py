@@ -88,14 +88,19 @@ def test_recipe_presets_fill_only_what_is_not_set(
     assert from_env.recipe == "gpu" and from_env.width == 24 and from_env.epochs == 40
 
 
-def test_auto_recipe_takes_the_gpu_preset_only_on_cuda(
+def test_auto_recipe_becomes_the_machines_preset(
     make_settings: Callable[..., Settings],
 ) -> None:
     auto = make_settings()
-    assert auto.train.recipe == "auto" and auto.for_training_on(cuda=False) is auto
-    on_gpu = auto.for_training_on(cuda=True).train
+    assert auto.train.recipe == "auto"
+    on_cpu = auto.for_training_on("default").train
+    assert on_cpu == auto.train.model_copy(update={"recipe": "default"})
+    on_gpu = auto.for_training_on("gpu").train
     assert (on_gpu.epochs, on_gpu.width, on_gpu.augment) == (40, 64, True)
-    given = make_settings(epochs=3).for_training_on(cuda=True).train
+    assert on_gpu.recipe == "gpu"  # recorded in the checkpoint's config as what ran
+    on_amx = auto.for_training_on("amx").train
+    assert (on_amx.epochs, on_amx.width, on_amx.recipe) == (8, 32, "amx")
+    given = make_settings(epochs=3).for_training_on("gpu").train
     assert given.epochs == 3 and given.width == 64  # what was set stays
     fixed = make_settings(recipe="default")
-    assert fixed.for_training_on(cuda=True).train.epochs == 6
+    assert fixed.for_training_on("gpu").train.epochs == 6

@@ -77,10 +77,11 @@ def test_weights_files_are_never_unpickled_as_objects(tmp_path: Path) -> None:
         create_backbone("resnet18", str(path))
 
 
-def test_rebuild_from_model_args_reproduces_the_model() -> None:
-    net = create_backbone("resnet18", "none", image_size=32, head_dim=16, seed=5)
+@pytest.mark.parametrize("name", ["resnet18", "fmnist-cnn"])
+def test_rebuild_from_model_args_reproduces_the_model(name: str) -> None:
+    net = create_backbone(name, "none", image_size=32, head_dim=16, seed=5)
     copy = rebuild(net.model_args(), net.state_dict())
-    x = _images(3)
+    x = _images(3, channels=1 if name == "fmnist-cnn" else 3)
     assert net.embedding_dim == 16
     assert torch.allclose(net(x), copy(x))
     assert set(BACKBONES) == {"fmnist-cnn", "resnet18", "resnet50"}

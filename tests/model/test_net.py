@@ -55,3 +55,32 @@ def test_a_corrupt_checkpoint_fails_with_a_clear_error(tmp_path: Path) -> None:
         load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="No checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def _old_layout_args(model: EmbeddingNet) -> dict[str, object]:
+    """model_args as a checkpoint written before ``pool_first`` existed records them."""
+    return {k: v for k, v in model.config.to_dict().items() if k != "pool_first"}
+
+
+def test_a_checkpoint_from_before_pool_first_loads_in_its_own_layout() -> None:
+    torch.manual_seed(0)
+    old = EmbeddingNet(EmbeddingNetConfig(embedding_dim=16, width=8, pool_first=False)).eval()
+    again = build_model(_old_layout_args(old), old.state_dict())
+    assert again.config.pool_first is False
+    np.testing.assert_array_equal(embed_all(old, _images()), embed_all(again, _images()))
+
+
+def test_pooling_first_computes_the_same_net_where_batchnorm_scales_are_positive() -> None:
+    # The same weights in both layouts (the stem's BatchNorm moves from index 1 to 2).
+    torch.manual_seed(0)
+    old = EmbeddingNet(EmbeddingNetConfig(embedding_dim=16, width=8, pool_first=False))
+    with torch.no_grad():
+        for bn in (m for m in old.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+            bn.running_mean.uniform_(-0.2, 0.2)
+    state = {k.replace("features.0.1.", "features.0.2."): v for k, v in old.state_dict().items()}
+    new = build_model({**old.config.to_dict(), "pool_first": True}, state)
+    assert isinstance(new.features[0][1], torch.nn.MaxPool2d)
+    a, b = embed_all(old.eval(), _images()), embed_all(new, _images())
+    np.testing.assert_allclose(a, b, atol=1e-5)

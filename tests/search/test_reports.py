@@ -11,7 +11,16 @@ from search.reports import RunSummary, copies_line, markdown, shown
 
 def _summary(metrics: dict[str, float]) -> RunSummary:
     source = SourceInfo("fashion-mnist", "/data", "/data", "/scan/items.jsonl", 70000, [], "f")
-    model = ModelRef("/ckpt/m.pt", "m", 64, 1.0, "cpu", "", precision="bf16 (the CPU has amx_bf16)")
+    model = ModelRef(
+        "/ckpt/m.pt",
+        "m",
+        64,
+        1.0,
+        "cpu",
+        "",
+        precision="bf16 (the CPU has amx_bf16)",
+        recipe="amx, 8 epochs",
+    )
     decision = Decision(True, "passes", None)
     return RunSummary(source, model, "fm-m", 70000, 0, metrics, decision, "fm", [])
 
@@ -34,4 +43,4 @@ def test_no_copies_line_where_nothing_was_counted() -> None:
 
 def test_the_report_says_what_the_model_was_trained_in() -> None:
     text = markdown(_summary({"precision_at_1": 0.9}), {}, "x.png", "")
-    assert "trained in bf16 (the CPU has amx_bf16)" in text
+    assert "trained in bf16 (the CPU has amx_bf16), recipe amx, 8 epochs" in text
