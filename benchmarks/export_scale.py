@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import write
-from benchmarks.index_memory import catalog, index_once, synthetic_model
+from benchmarks.index_memory import index_once, synthetic_setup
 from benchmarks.memory import PeakAnonymous, anon_mb
-from infra.settings import Settings
 from infra.store import open_store
 from search.export_run import export_neighbours
 from tasks.export import spec_from
@@ -38,10 +37,7 @@ DIM = 512
 def one_run(n: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="lookalike-export-scale-"))
     try:
-        source = catalog(n, folder)
-        settings = Settings(home=folder / "home", progress=False, dataset="synthetic")
-        settings = settings.with_(index_shard_size=2000)
-        model = synthetic_model(folder / "model", DIM)
+        settings, model, source = synthetic_setup(n, folder, DIM)
         start = time.perf_counter()
         index_once(settings, model, source, dim=DIM)
         build_s = time.perf_counter() - start

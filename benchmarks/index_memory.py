@@ -38,9 +38,9 @@ from catalogs.base import SourceInfo
 from infra.checkpoints import ModelRef, save_checkpoint
 from infra.settings import Settings
 from infra.store import held_store
-from search.indexing import write_shard
 from model.configs import EmbeddingNetConfig
 from model.net import EmbeddingNet
+from search.indexing import write_shard
 from tasks.indexing import create_collection, finalize_collection, plan_shards, upsert_shard
 from training.runs import model_ref
 
@@ -84,6 +84,14 @@ def synthetic_model(folder: Path, dim: int) -> ModelRef:
     return model_ref(str(path))
 
 
+def synthetic_setup(n: int, folder: Path, dim: int) -> tuple[Settings, ModelRef, SourceInfo]:
+    """The settings, model and catalog of ``n`` synthetic items in ``folder``, indexed in
+    shards of 2,000 (the size of :func:`benchmarks.scale.blocks`)."""
+    source = catalog(n, folder)
+    settings = Settings(home=folder / "home", progress=False, dataset="synthetic")
+    return settings.with_(index_shard_size=2000), synthetic_model(folder / "model", dim), source
+
+
 def index_once(
     settings: Settings, model: ModelRef, source: SourceInfo, dim: int = DIM
 ) -> dict[str, float]:
@@ -115,10 +123,7 @@ def index_once(
 def one_size(n: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="lookalike-index-memory-"))
     try:
-        source = catalog(n, folder)
-        settings = Settings(home=folder / "home", progress=False, dataset="synthetic")
-        settings = settings.with_(index_shard_size=2000)
-        model = synthetic_model(folder / "model", DIM)
+        settings, model, source = synthetic_setup(n, folder, DIM)
         row: dict[str, Any] = {"items": n, "start_mb": anon_mb()}
         with PeakAnonymous() as peak:
             first = index_once(settings, model, source)
