@@ -174,7 +174,7 @@ def train_fashion_mnist(
         str(device),
         str(tb_dir),
         precision=described(precision),
-        recipe=f"{settings.train.recipe}, {len(result.history)} epochs",
+        recipe=recipe_line(settings.train.recipe, len(result.history)),
     )
 
 
@@ -257,4 +257,9 @@ def _recorded_recipe(payload: dict[str, Any]) -> str:
     """The recipe and epochs a trained checkpoint records (its config is the settings it ran
     with, the machine's recipe filled in); "" for a catalog's model."""
     recipe, epochs = payload.get("config", {}).get("recipe"), len(payload.get("history", []))
-    return f"{recipe}, {epochs} epochs" if recipe and epochs else ""
+    return recipe_line(recipe, epochs) if recipe and epochs else ""
+
+
+def recipe_line(recipe: str, epochs: int) -> str:
+    """How the run summary names a recipe: ``amx, 8 epochs``."""
+    return f"{recipe}, {epochs} epoch{'' if epochs == 1 else 's'}"

@@ -20,6 +20,8 @@ def test_same_config_and_data_reuse_the_checkpoint(data_root: Path, tmp_path: Pa
     again = train_model(settings, data)
     assert again.cached and again.model_version == first.model_version
     assert again.precision == first.precision  # read back from the checkpoint
+    # The machine's recipe (amx or default), its epochs given: named, and read back too.
+    assert first.recipe.endswith(", 1 epoch") and again.recipe == first.recipe
 
     forced = train_model(settings.with_(retrain=True), data)
     assert not forced.cached
