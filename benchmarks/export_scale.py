@@ -41,6 +41,7 @@ def one_run(n: int) -> dict[str, Any]:
         start = time.perf_counter()
         index_once(settings, model, source, dim=DIM)
         build_s = time.perf_counter() - start
+        print(f"{n:,} points indexed in {build_s:.1f} s; exporting", flush=True)
         spec = spec_from(settings.export, source.labels)
         out = folder / "neighbours.parquet"
         with open_store(settings.store, read_only=True) as store:
