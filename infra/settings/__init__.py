@@ -33,7 +33,7 @@ from infra.settings.sections import (
 PRESETS: dict[str, dict[str, Any]] = {
     # CI and smoke tests: seconds, on a slice.
     "fast": {"epochs": 1, "width": 16, "train_limit": 3000, "test_limit": 500},
-    # A 2-core CPU: 6 epochs, 3 to 8 minutes of training; precision@1 ~0.92, MAP@R ~0.86.
+    # A 2-core CPU without AMX, or in fp32: 6 epochs, 2 to 7 minutes; precision@1 ~0.92.
     "default": {},
     # A CPU with AMX training in bf16: 8 epochs take the time 6 take elsewhere (2,900 images/s
     # on 2 cores), and gave precision@1 +0.005 and MAP@R +0.02 over 6 with two seeds each.
