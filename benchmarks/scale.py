@@ -23,7 +23,7 @@ same process.
 recall was fixed (only the engine asked, as the store asked it then) and as they are.
 
 `python -m benchmarks.scale [--sizes 100000 300000 1000000] [--quantization] [--ef 128 512]
-[--settings before now] [--no-hnswlib]`.
+[--settings before now] [--no-hnswlib] [--tag TAG]`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import full_speed_blas, write
+from benchmarks.common import RESULTS, full_speed_blas, write
 from benchmarks.memory import PeakAnonymous, cpu_seconds, peak_rss_mb, written_mb
 from benchmarks.scale_queries import ENGINES, Queries, filters, hnswlib_index
 from infra.settings import IndexSettings
@@ -226,6 +226,7 @@ def main() -> None:
     parser.add_argument(
         "--settings", nargs="+", default=["now"], choices=sorted(SETTINGS), help="store settings"
     )
+    parser.add_argument("--tag", default="", help="added to the results' file names")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     common = (args.dim, args.centres, args.queries, args.quantization, tuple(args.ef))
@@ -235,6 +236,11 @@ def main() -> None:
         )
         print(json.dumps(result))
         return
+    name = "scale-int8" if args.quantization else "scale"
+    if args.settings != ["now"]:
+        name += "-" + "-".join(args.settings)
+    name += f"-{args.tag}" if args.tag else ""
+    extra = {"dim": args.dim, "centres": args.centres, "queries": args.queries, "ef": args.ef}
     builds, queries = [], []
     for n in args.sizes:
         cmd = [sys.executable, "-m", "benchmarks.scale", "--one", str(n), *sys.argv[1:]]
@@ -243,12 +249,11 @@ def main() -> None:
         builds += result["build"]
         queries += result["queries"]
         print(json.dumps(result), flush=True)
-    name = "scale-int8" if args.quantization else "scale"
-    if args.settings != ["now"]:
-        name += "-" + "-".join(args.settings)
-    extra = {"dim": args.dim, "centres": args.centres, "queries": args.queries, "ef": args.ef}
-    print(write(name, builds, extra).read_text())
-    print(write(f"{name}-queries", queries, extra).read_text())
+        # Written after every size: a run of an hour killed late keeps what it measured.
+        write(name, builds, extra)
+        write(f"{name}-queries", queries, extra)
+    print((RESULTS / f"{name}.md").read_text())
+    print((RESULTS / f"{name}-queries.md").read_text())
     from benchmarks.scale_plot import plot  # matplotlib only where a plot is drawn
 
     print(plot(builds, queries, name))

@@ -20,7 +20,8 @@ import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
 from catalogs.products import PRODUCT
-from infra.store.base import CollectionSpec, PointBatch, VectorStore, point_id
+from infra.store.base import CollectionSpec, IndexParams, PointBatch, VectorStore, point_id
+from search import filter_check
 from search.metadata import CollectionMeta, write_meta
 from search.revisions import Digest
 
@@ -181,8 +182,16 @@ def upsert_shard(target: Target, path: str, batch_size: int) -> int:
     return len(positions)
 
 
-def finalize(store: VectorStore, collection: str, expected: int, upsert_seconds: float) -> int:
-    """Flush and build the index, check the count, mark the collection complete."""
+def finalize(
+    store: VectorStore,
+    collection: str,
+    expected: int,
+    upsert_seconds: float,
+    index: IndexParams | None = None,
+) -> int:
+    """Flush and build the index, check the count, find the filter values its graph answers
+    badly (with the store's ``index`` parameters; skipped without them), mark the collection
+    complete."""
     start = time.perf_counter()
     store.finalize(collection)
     build = time.perf_counter() - start
@@ -190,5 +199,7 @@ def finalize(store: VectorStore, collection: str, expected: int, upsert_seconds:
     if points != expected:
         raise RuntimeError(f"{collection!r} holds {points} points, expected {expected}")
     timings = {"embed_upsert_seconds": upsert_seconds, "build_seconds": build}
+    if index is not None:
+        timings["filter_check_seconds"] = filter_check.check(store, collection, index)
     write_meta(store, collection, complete=True, points=points, **timings)
     return points

@@ -16,6 +16,14 @@ from catalogs.base import SourceKind
 from infra.store.base import VectorStore
 
 
+class WeakFilter(BaseModel):
+    """A filter value the graph answers badly: its measured recall@10 at the store's beam, and
+    the beam that reached 0.99 (None: none did; queries filtered by it scan exactly)."""
+
+    recall: float
+    hnsw_ef: int | None
+
+
 class CollectionMeta(BaseModel):
     """One collection's record: where its items came from, which model embedded them, whether
     it is complete, how it measured."""
@@ -56,8 +64,14 @@ class CollectionMeta(BaseModel):
     export: dict[str, Any] | None = Field(
         default=None, description="The neighbour export made of it: path, items, rows, time."
     )
+    weak_filters: dict[str, dict[str, WeakFilter]] = Field(
+        default_factory=dict,
+        description="Filter values the graph answered under recall@10 0.99 at the store's beam "
+        "when the collection was built, by field and value (search/filter_check.py).",
+    )
     embed_upsert_seconds: float | None = None
     build_seconds: float | None = None
+    filter_check_seconds: float | None = None
 
     @property
     def served_points(self) -> int | None:

@@ -23,6 +23,7 @@ from infra.store.base import (
     stored_in_order,
 )
 from search import products
+from search.filter_check import served_right
 from search.filters import check_against, check_filters, fields_of
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
@@ -67,6 +68,7 @@ def ask(
     """The one query path: every surface's question, answered from collection ``name``, whose
     record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
     meta = meta or read_meta(store, name)
+    opts = served_right(opts, meta)
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)
     if isinstance(target, ByVector):

@@ -18,6 +18,7 @@ from catalogs.scan import images, items_file
 from infra.checkpoints import ModelRef
 from infra.settings import Settings
 from infra.store import VectorStore, open_store
+from infra.store.factory import index_params
 from model.embed import iter_dataset_embeddings
 from model.precision import Precision, chosen
 from model.train import pick_device
@@ -152,4 +153,5 @@ def finalize_collection(
 ) -> int:
     """Flush and build the index, check the count, mark it complete; return the count."""
     with open_store(settings.store) as store:
-        return indexing.finalize(store, collection, expected, upsert_seconds)
+        index = index_params(settings.store)
+        return indexing.finalize(store, collection, expected, upsert_seconds, index)

@@ -25,6 +25,7 @@ def collections(service: ServiceDep) -> Collections:
             created_at=i.meta.created_at,
             derived_from=i.meta.derived_from,
             metrics=i.meta.metrics,
+            weak_filters=i.meta.weak_filters,
         )
         for i in infos
     ]

@@ -147,11 +147,13 @@ class IndexParams:
     payload_m: int = 16
     # The query planner's line, in KB of (float) vectors a filter matches in a segment: below
     # it Qdrant scans the matches through the payload index (exact, int8-rescored where
-    # quantized), above it walks the graph. None: the measured break-even, about 5 MB of
-    # vectors read: 5,000 KB of float vectors, 20,000 KB counted as float where int8 is read.
-    # At 100,000 clustered 512-d points a 10% filter scanned in 0.84 ms at recall@10 1.000,
-    # walked 1.46 ms at 0.953 (benchmarks.scale); the old 1,000 KB sent filters of 500 points
-    # and more to the graph. Blocks under the line get no extra links either: faster builds.
+    # quantized), above it walks the graph. None: 5,000 KB of float vectors; 64,000 KB counted
+    # as float where int8 is read (32,000 points at 512-d), where the scan costs what the walk
+    # costs at its worst. A filter whose matches sit in clusters (a label, a category) walks
+    # badly: the graph's links stay inside each cluster, so the walk cannot cross to the
+    # filter's other clusters; at 300,000 clustered 512-d points one label of ten (30,000
+    # matches) walked at recall@10 0.857 (0.89 ms), scanned at 1.000 (1.86 ms, 0.062 us a
+    # match; benchmarks.scale, docs/filtering.md). Blocks under the line get no extra links.
     full_scan_threshold_kb: int | None = None
     hnsw_ef: int | None = 128  # search-time beam; None: Qdrant's default
     # Segments smaller than this (KB of vectors) get no HNSW graph at all and are always scanned;
@@ -173,7 +175,7 @@ class IndexParams:
         """:attr:`full_scan_threshold_kb` as the engine is given it."""
         if self.full_scan_threshold_kb is not None:
             return self.full_scan_threshold_kb
-        return 20_000 if self.quantization else 5_000
+        return 64_000 if self.quantization else 5_000
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,10 @@ class VectorStore(Protocol):
 
     def find_ids(self, name: str, where: Sequence[Condition], limit: int) -> list[str]:
         """Ids of up to ``limit`` points matching ``where``."""
+
+    def value_counts(self, name: str, key: str, limit: int) -> list[tuple[Scalar, int]]:
+        """The ``limit`` most common values of the indexed field ``key``, with their counts,
+        most common first (Qdrant's facet, counted exactly)."""
 
     def close(self) -> None: ...
 

@@ -20,6 +20,7 @@ from infra.store.base import (
     IndexParams,
     NotFoundError,
     PointBatch,
+    Scalar,
     Search,
     StoreBase,
     StoreBusyError,
@@ -448,6 +449,10 @@ class EdgeStore(StoreBase):
             qe.ScrollRequest(limit=limit, filter=edge_filter(where), with_payload=False)
         )
         return [str(r.id) for r in records]
+
+    def value_counts(self, name: str, key: str, limit: int) -> list[tuple[Scalar, int]]:
+        found = self._shard(name).facet(qe.FacetRequest(key=key, limit=limit, exact=True))
+        return [(h.value, int(h.count)) for h in found.hits]
 
     def close(self) -> None:
         """Flush every open collection; close them too, unless the store is held open."""

@@ -19,6 +19,7 @@ from infra.store.base import (
     Hit,
     IndexParams,
     PointBatch,
+    Scalar,
     Search,
     StoreBase,
     StoreError,
@@ -402,6 +403,11 @@ class ServerStore(StoreBase):
             lambda: self._client.scroll(name, scroll_filter=server_filter(where), limit=limit)
         )
         return [str(r.id) for r in records]
+
+    def value_counts(self, name: str, key: str, limit: int) -> list[tuple[Scalar, int]]:
+        self.dimension(name)
+        found = self._call(lambda: self._client.facet(name, key, limit=limit, exact=True))
+        return [(h.value, int(h.count)) for h in found.hits]
 
     def close(self) -> None:
         if not self._keep_open:

@@ -98,6 +98,7 @@ def test_item_image_collections_health_and_metrics(api: Api) -> None:
     assert Image.open(io.BytesIO(r.content)).size == (112, 112)
     listing = _get(api, "/v1/collections").json()
     assert listing["served"] and listing["collections"][0]["served"]
+    assert listing["collections"][0]["weak_filters"] == {}
     assert _get(api, "/healthz").json() == {"status": "ok"}
     assert _get(api, "/readyz").json()["points"] == TRAIN + TEST
     text = _get(api, "/v1/metrics").text

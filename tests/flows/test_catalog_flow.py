@@ -122,6 +122,8 @@ def test_query_by_image_embeds_like_the_index(
         # A ResNet embeds in bf16 where this machine computes it, the photo as the items.
         meta = read_meta(service.store, service.name)
     assert meta.embed_precision == chosen("auto", torch.device("cpu")).name
+    # The index flow checked its filters: a catalog this small is scanned, none walks badly.
+    assert meta.filter_check_seconds is not None and meta.weak_filters == {}
     assert hits[0].payload["item_id"] == "sku-00010" and hits[0].score == pytest.approx(
         1.0, abs=1e-4
     )

@@ -37,6 +37,7 @@ _NAME_FIRST = frozenset(
         "query_points",
         "recommend_points",
         "find_ids",
+        "value_counts",
     }
 )
 

@@ -66,6 +66,16 @@ def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
     assert store.count("items", [Condition.equals("label", 2)]) == N // 3
 
 
+def test_value_counts_are_exact_and_most_common_first(store: VectorStore) -> None:
+    _load(store)
+    store.delete("items", [point_id("toy", "train", i) for i in (0, 3)])  # two of label 0
+    counts = store.value_counts("items", "label", 10)
+    assert dict(counts) == {0: 18, 1: 20, 2: 20}
+    assert [c for _, c in counts] == [20, 20, 18]
+    assert len(store.value_counts("items", "label", 1)) == 1
+    assert store.value_counts("items", "split", 10) == [("train", N - 2)]
+
+
 def test_query_matches_exact_search_and_excludes(store: VectorStore) -> None:
     vectors, _ = _load(store)
     exact = brute_force_search(vectors)(vectors[:3], 6)

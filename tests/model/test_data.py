@@ -23,9 +23,10 @@ from model.data import (
 def gz_dir(data_root: Path) -> Path:
     """A folder holding the four published .gz files, wherever the run found them."""
     settings = Settings()
-    configured = [settings.data.data_root / "FashionMNIST" / "raw", settings.data.data_root]
+    root = settings.data.data_root
+    configured = [root / "FashionMNIST" / "raw", root] if root else []
     for folder in (
-        *(configured if settings.data.data_root else []),
+        *configured,
         data_root / "FashionMNIST" / "raw",
         settings.data.debian_data_dir,
         settings.data_dir / "FashionMNIST" / "raw",

@@ -1,0 +1,113 @@
+"""Filter values the graph answers badly, found when a collection is built, so that queries
+filtered by them are answered right instead of silently at low recall.
+
+A filter matching fewer points than the planner's line (``IndexParams.scan_threshold_kb``) is
+answered by scanning its matches, which is right. One matching more walks the HNSW graph, which
+goes wrong where the value's points sit in clusters (a label, a category) and the query's own
+cluster lacks the value: the walk cannot cross between the value's clusters (docs/filtering.md;
+one label of ten at a million clustered points: recall@10 0.66 at the store's beam). Whether a
+value's points are so placed is a property of the catalog, so it is measured: each value over the
+line of every keyword, integer and boolean field is asked :data:`SAMPLE` queries (stored points,
+most of them outside the value) through the graph and exactly. A value under :data:`FLOOR` is
+recorded in the collection's metadata with the smallest of :data:`BEAMS` that reached the floor
+(None if none did), and every later query filtered by it walks with that beam or, failing one,
+scans exactly (:func:`served_right`). A value the graph answers well costs nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+from infra.store.base import Condition, Hit, IndexParams, Search, VectorStore
+from search.filters import fields_of
+from search.metadata import CollectionMeta, WeakFilter, read_meta, write_meta
+from search.options import QueryOptions
+
+SAMPLE = 50  # queries a value is measured with: 20 left its recall uncertain by about 0.02
+FLOOR = 0.99  # the recall@10 a value's answers must reach
+BEAMS = (512, 1024, 2048, 4096)  # tried in turn for a weak value; then the exact scan
+K = 10
+MOST_VALUES = 100  # values of a field looked at, most common first
+CHECKED_TYPES = ("str", "int", "bool")  # facetable; a float field is filtered by ranges
+
+
+def line_points(index: IndexParams, dim: int) -> int:
+    """The planner's line as a count of points: filters matching more walk the graph."""
+    return index.scan_threshold_kb * 1024 // (4 * dim)
+
+
+def weak_values(
+    store: VectorStore, name: str, fields: Sequence[str], line: int
+) -> dict[str, dict[str, WeakFilter]]:
+    """The values over ``line`` whose graph answers fall under :data:`FLOOR`, by field, each
+    keyed by its text (JSON object keys), with its recall and the beam that serves it."""
+    queries = store.find_ids(name, [], SAMPLE)  # point ids are hashes: an unbiased sample
+    weak: dict[str, dict[str, WeakFilter]] = {}
+    for key in fields:
+        for value, count in store.value_counts(name, key, MOST_VALUES):
+            if count <= line:
+                break  # most common first: the rest are scanned too
+            where = (Condition.equals(key, value),)
+            truth = [{h.id for h in hits} for hits in _ask(store, name, queries, where, None)]
+            recall = _recall(truth, _ask(store, name, queries, where, 0))
+            if recall >= FLOOR:
+                continue
+            beam = next(
+                (
+                    ef
+                    for ef in BEAMS
+                    if _recall(truth, _ask(store, name, queries, where, ef)) >= FLOOR
+                ),
+                None,
+            )
+            weak.setdefault(key, {})[str(value)] = WeakFilter(recall=round(recall, 4), hnsw_ef=beam)
+    return weak
+
+
+def _ask(
+    store: VectorStore, name: str, ids: list[str], where: tuple[Condition, ...], ef: int | None
+) -> list[list[Hit]]:
+    """The hits of ``ids`` as queries: exactly (``ef`` None), at the store's beam (0), or at
+    ``ef``."""
+    search = Search(K, where, exact=ef is None, with_payload=False, hnsw_ef=ef or None)
+    return store.query_points(name, ids, search)
+
+
+def _recall(truth: list[set[str]], found: list[list[Hit]]) -> float:
+    shares = [len({h.id for h in f} & t) / len(t) for t, f in zip(truth, found, strict=True) if t]
+    return sum(shares) / len(shares) if shares else 1.0
+
+
+def check(store: VectorStore, name: str, index: IndexParams) -> float:
+    """Measure collection ``name``'s values over the line and record the weak ones (an empty
+    record where none is: a revision does not keep its source's); the seconds it took."""
+    start = time.perf_counter()
+    meta = read_meta(store, name)
+    types = fields_of(store, name, meta) or {}
+    indexed = store.indexed_fields(name)
+    fields = [f for f, t in types.items() if t in CHECKED_TYPES and f in indexed]
+    line = line_points(index, store.dimension(name))
+    write_meta(store, name, weak_filters=weak_values(store, name, sorted(fields), line))
+    return time.perf_counter() - start
+
+
+def served_right(opts: QueryOptions, meta: CollectionMeta) -> QueryOptions:
+    """``opts`` with the beam their filter's weak values need, or an exact scan where one
+    needs it; as they are when the filter names none, or when the query asks its own beam (a
+    consumer trading recall for time)."""
+    if not meta.weak_filters or opts.exact or opts.hnsw_ef is not None:
+        return opts
+    needs = [
+        meta.weak_filters[c.key][str(v)]
+        for c in opts.where
+        for v in c.any_of or ()
+        if str(v) in meta.weak_filters.get(c.key, {})
+    ]
+    if not needs:
+        return opts
+    beams = [w.hnsw_ef for w in needs]
+    if None in beams:
+        return dataclasses.replace(opts, exact=True)
+    return dataclasses.replace(opts, hnsw_ef=max(b or 0 for b in beams))

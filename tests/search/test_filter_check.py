@@ -1,0 +1,51 @@
+"""How a query filtered by a value the graph answers badly is served: with the beam the
+collection's check found for it, or exactly; other queries as they were asked. The check itself
+runs on a real collection in tests/infra/test_filtered_recall.py."""
+
+from __future__ import annotations
+
+from infra.store.base import Condition
+from search.filter_check import served_right
+from search.metadata import CollectionMeta, WeakFilter
+from search.options import QueryOptions
+
+META = CollectionMeta(
+    weak_filters={
+        "label": {
+            "3": WeakFilter(recall=0.66, hnsw_ef=1024),
+            "4": WeakFilter(recall=0.6, hnsw_ef=2048),
+        },
+        "colour": {"red": WeakFilter(recall=0.5, hnsw_ef=None)},
+    }
+)
+
+
+def _served(*where: Condition, hnsw_ef: int | None = None) -> QueryOptions:
+    return served_right(QueryOptions(where=where, hnsw_ef=hnsw_ef), META)
+
+
+def test_a_weak_value_walks_with_its_beam_the_widest_of_several() -> None:
+    assert _served(Condition.equals("label", 3)).hnsw_ef == 1024
+    assert _served(Condition("label", any_of=(1, 3, 4))).hnsw_ef == 2048
+    assert not _served(Condition.equals("label", 3)).exact
+
+
+def test_a_query_asking_its_own_beam_gets_it() -> None:
+    for beam in (64, 4096):
+        served = _served(
+            Condition.equals("label", 3), Condition.equals("colour", "red"), hnsw_ef=beam
+        )
+        assert served.hnsw_ef == beam and not served.exact
+
+
+def test_a_value_no_beam_served_is_scanned_exactly() -> None:
+    served = _served(Condition.equals("label", 3), Condition.equals("colour", "red"))
+    assert served.exact and served.search().exact
+
+
+def test_other_filters_and_collections_without_weak_values_are_left_alone() -> None:
+    for where in [(), (Condition.equals("label", 5),), (Condition("label", none_of=(3,)),)]:
+        opts = QueryOptions(where=where)
+        assert served_right(opts, META) is opts
+    opts = QueryOptions(where=(Condition.equals("label", 3),))
+    assert served_right(opts, CollectionMeta()) is opts
