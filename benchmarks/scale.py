@@ -9,13 +9,14 @@ never holds all vectors: its peak memory is the store's.
 
 Each size runs in a process of its own (so its peak resident memory is its own) and goes
 through Lookalike's store code as the index flow drives it (`EdgeStore` held open: create,
-upsert in the flow's requests, a flush per shard, finalize = flush and build HNSW). It reports
-upsert points/s with its user and system CPU and the bytes written per point, the HNSW build
-time, segments, disk size and peak RSS; then, one query at a time, p50/p99 and recall@10,
+upsert in the flow's requests, a flush per shard, finalize = flush and build HNSW, then the
+flow's filter check). It reports upsert points/s with its user and system CPU and the bytes
+written per point, the HNSW build time, the filter check's time and the values it found weak,
+segments, disk size and peak RSS; then, one query at a time, p50/p99 and recall@10,
 unfiltered and under each filter of :func:`benchmarks.scale_queries.filters` (one label, the
 query's own label, one label and one season, a price band), for each search beam asked, of
-Lookalike's store, of
-the engine called directly (what Lookalike's own code costs), with quantization ignored (what
+Lookalike's store, of Lookalike's query path at the store's beam (``lookalike, checked``: a
+weak value walks with the beam its check found, or is scanned), of the engine called directly (what Lookalike's own code costs), with quantization ignored (what
 int8 costs in recall), of hnswlib on the same vectors, and of an exact torch scan, all in the
 same process.
 
@@ -48,6 +49,8 @@ from benchmarks.scale_queries import ENGINES, Queries, filters, hnswlib_index
 from infra.settings import IndexSettings
 from infra.store.base import CollectionSpec, IndexParams, PointBatch
 from infra.store.edge import EdgeStore
+from search import filter_check
+from search.metadata import read_meta
 
 BLOCK = 2000  # points made at a time
 
@@ -201,7 +204,12 @@ def one_size(
             if hnswlib and name == settings[-1]:
                 other, row["hnswlib_build_s"] = hnswlib_index(vectors, params)
             engines = ["qdrant-edge"] if name == "before" else ENGINES
-            bench = Queries(store, "scale", vectors, q, other, engines)
+            meta = None
+            if name != "before":  # as the index flow checks what it built
+                row["filter_check_s"] = filter_check.check(store, "scale", params)
+                meta = read_meta(store, "scale")
+                row["weak_values"] = sum(len(v) for v in meta.weak_filters.values())
+            bench = Queries(store, "scale", vectors, q, other, engines, meta)
             found = bench.run(efs, asked)
             rows += [{"points": n, "settings": name} | r for r in found]
             store.release()

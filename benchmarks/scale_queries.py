@@ -20,11 +20,21 @@ import torch
 
 from infra.store.base import Condition, IndexParams, Search
 from infra.store.edge import EdgeStore, edge_filter
+from search.filter_check import served_right
+from search.metadata import CollectionMeta
+from search.options import QueryOptions
 
 K = 10
 TIMED = 40  # queries the exact scan is timed on (it is the baseline, not under test)
 Ask = Callable[[int], set[int]]  # query number -> the point numbers it found
-ENGINES = ("lookalike", "qdrant-edge", "qdrant-edge float", "hnswlib", "exact torch")
+ENGINES = (
+    "lookalike",
+    "lookalike, checked",
+    "qdrant-edge",
+    "qdrant-edge float",
+    "hnswlib",
+    "exact torch",
+)
 
 
 def number(point_id: Any) -> int:
@@ -90,10 +100,12 @@ class Queries:
         queries: np.ndarray,
         other: Any | None,
         engines: Sequence[str] = ENGINES,
+        meta: CollectionMeta | None = None,
     ) -> None:
         self.store, self.collection = store, collection
         self.x, self.q = torch.from_numpy(vectors), queries
         self.other, self.names = other, set(engines)
+        self.meta = meta  # the collection's record, with its filter check's, if one ran
         self._sims: torch.Tensor | None = None
 
     def run(self, efs: Sequence[int | None], asked: Sequence[Filter]) -> list[dict[str, Any]]:
@@ -148,6 +160,8 @@ class Queries:
             return {number(h.id) for h in hits}
 
         engines: dict[str, Ask] = {"lookalike": lookalike}
+        if self.meta is not None and ef == self.store.index.hnsw_ef:
+            engines["lookalike, checked"] = self._checked(f, self.meta)
         # The engine itself: a request built from the vector and sent to the shard, no more.
         shard = self.store._shard(self.collection)
         quantized = self.store.index.quantization
@@ -177,6 +191,21 @@ class Queries:
             for n, a in sorted(engines.items(), key=lambda e: e[0] != "qdrant-edge")
             if n in self.names or n == "qdrant-edge"
         }
+
+    def _checked(self, f: Filter, meta: CollectionMeta) -> Ask:
+        """Lookalike's query path at the store's beam: a value the filter check found weak
+        walks with the beam it recorded, or is scanned exactly (search.query.ask)."""
+        q = self.q
+
+        def ask(i: int) -> set[int]:
+            opts = served_right(QueryOptions(k=K, where=f.where(i)), meta)
+            search = Search(
+                K, opts.where, exact=opts.exact, with_payload=False, hnsw_ef=opts.hnsw_ef
+            )
+            hits = self.store.query(self.collection, q[i : i + 1], search)[0]
+            return {number(h.id) for h in hits}
+
+        return ask
 
     def _hnswlib(self, f: Filter, ef: int) -> Ask:
         index: Any = self.other

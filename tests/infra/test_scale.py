@@ -37,9 +37,10 @@ def test_one_size_reports_every_figure(quantization: bool, tmp_path: Path) -> No
     # Every point's vector reaches the disk at least once (the shard's vector file).
     assert row["upsert_kb_written_per_point"] >= 64 * 4 / 1024 and row["upsert_user_s"] > 0
     assert row["hnsw_build_s"] > 0 and row["disk_mb"] > 0 and row["hnswlib_build_s"] > 0
+    assert row["filter_check_s"] > 0 and row["weak_values"] == 0  # 20,000 points: all scanned
     assert 0 < row["build_peak_anon_mb"] <= row["build_peak_rss_mb"] <= row["peak_rss_mb"]
     rows = {(r["engine"], r["filter"]): r for r in result["queries"]}
-    engines = {"lookalike", "qdrant-edge", "hnswlib", "exact torch"}
+    engines = {"lookalike", "lookalike, checked", "qdrant-edge", "hnswlib", "exact torch"}
     engines |= {"qdrant-edge float"} if quantization else set()
     assert {e for e, _ in rows} == engines
     for (engine, where), r in rows.items():
