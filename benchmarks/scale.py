@@ -16,9 +16,9 @@ segments, disk size and peak RSS; then, one query at a time, p50/p99 and recall@
 unfiltered and under each filter of :func:`benchmarks.scale_queries.filters` (one label, the
 query's own label, one label and one season, a price band), for each search beam asked, of
 Lookalike's store, of Lookalike's query path at the store's beam (``lookalike, checked``: a
-weak value walks with the beam its check found, or is scanned), of the engine called directly (what Lookalike's own code costs), with quantization ignored (what
-int8 costs in recall), of hnswlib on the same vectors, and of an exact torch scan, all in the
-same process.
+weak value walks with the beam its check found, or is scanned), of the engine called directly
+(what Lookalike's own code costs), with quantization ignored (what int8 costs in recall), of
+hnswlib on the same vectors, and of an exact torch scan, all in the same process.
 
 ``--settings before now`` builds each size twice, with the store's settings before filtered
 recall was fixed (only the engine asked, as the store asked it then) and as they are.

@@ -20,9 +20,9 @@ import torch
 
 from infra.store.base import Condition, IndexParams, Search
 from infra.store.edge import EdgeStore, edge_filter
-from search.filter_check import served_right
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
+from search.query import ByVector, ask
 
 K = 10
 TIMED = 40  # queries the exact scan is timed on (it is the baseline, not under test)
@@ -193,19 +193,17 @@ class Queries:
         }
 
     def _checked(self, f: Filter, meta: CollectionMeta) -> Ask:
-        """Lookalike's query path at the store's beam: a value the filter check found weak
-        walks with the beam it recorded, or is scanned exactly (search.query.ask)."""
+        """Lookalike's one query path (search.query.ask) at the store's beam: a value the filter
+        check found weak walks with the beam it recorded, or is scanned, unless the query's
+        nearest item has it."""
         q = self.q
 
-        def ask(i: int) -> set[int]:
-            opts = served_right(QueryOptions(k=K, where=f.where(i)), meta)
-            search = Search(
-                K, opts.where, exact=opts.exact, with_payload=False, hnsw_ef=opts.hnsw_ef
-            )
-            hits = self.store.query(self.collection, q[i : i + 1], search)[0]
+        def asked(i: int) -> set[int]:
+            opts = QueryOptions(k=K, where=f.where(i))
+            hits = ask(self.store, self.collection, ByVector(q[i]), opts, meta)
             return {number(h.id) for h in hits}
 
-        return ask
+        return asked
 
     def _hnswlib(self, f: Filter, ef: int) -> Ask:
         index: Any = self.other

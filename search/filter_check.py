@@ -11,14 +11,17 @@ line of every keyword, integer and boolean field is asked :data:`SAMPLE` queries
 most of them outside the value) through the graph and exactly. A value under :data:`FLOOR` is
 recorded in the collection's metadata with the smallest of :data:`BEAMS` that reached the floor
 (None if none did), and every later query filtered by it walks with that beam or, failing one,
-scans exactly (:func:`served_right`). A value the graph answers well costs nothing more.
+scans exactly (:func:`served_right`), unless the query sits among the value's own points (the
+item asked about has it, or a photo's nearest item does), where the walk goes well. A value the
+graph answers well costs nothing more.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from infra.store.base import Condition, Hit, IndexParams, Search, VectorStore
 from search.filters import fields_of
@@ -93,21 +96,31 @@ def check(store: VectorStore, name: str, index: IndexParams) -> float:
     return time.perf_counter() - start
 
 
-def served_right(opts: QueryOptions, meta: CollectionMeta) -> QueryOptions:
+def served_right(
+    opts: QueryOptions,
+    meta: CollectionMeta,
+    near: Callable[[], Mapping[str, Any] | None] | None = None,
+) -> QueryOptions:
     """``opts`` with the beam their filter's weak values need, or an exact scan where one
     needs it; as they are when the filter names none, or when the query asks its own beam (a
-    consumer trading recall for time)."""
+    consumer trading recall for time). ``near`` gives, when asked, the payload of the point the
+    query sits at (the item asked about, or the nearest one to a photo): a query among a weak
+    value's own points walks well (the cause is crossing between its clusters), so it keeps the
+    store's beam."""
     if not meta.weak_filters or opts.exact or opts.hnsw_ef is not None:
         return opts
-    needs = [
-        meta.weak_filters[c.key][str(v)]
+    weak = [
+        (c, meta.weak_filters[c.key][str(v)])
         for c in opts.where
         for v in c.any_of or ()
         if str(v) in meta.weak_filters.get(c.key, {})
     ]
-    if not needs:
+    if not weak:
         return opts
-    beams = [w.hnsw_ef for w in needs]
+    payload = near() if near is not None else None
+    if payload is not None and all(payload.get(c.key) in (c.any_of or ()) for c, _ in weak):
+        return opts
+    beams = [w.hnsw_ef for _, w in weak]
     if None in beams:
         return dataclasses.replace(opts, exact=True)
     return dataclasses.replace(opts, hnsw_ef=max(b or 0 for b in beams))

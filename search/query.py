@@ -16,6 +16,7 @@ from infra.store.base import (
     Condition,
     Hit,
     NotFoundError,
+    Search,
     StoreError,
     VectorStore,
     point_id,
@@ -68,12 +69,23 @@ def ask(
     """The one query path: every surface's question, answered from collection ``name``, whose
     record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
     meta = meta or read_meta(store, name)
-    opts = served_right(opts, meta)
+    opts = served_right(opts, meta, lambda: _near(store, name, target))
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)
     if isinstance(target, ByVector):
         return similar_to_vector(store, name, query_row(target.vector), opts, meta=meta)
     return recommend(store, name, target.like, target.dislike, target.strategy, opts, meta)
+
+
+def _near(store: VectorStore, name: str, target: Target) -> dict[str, Any] | None:
+    """The payload of the point ``target`` sits at: the item asked about, or a vector's nearest
+    item (one unfiltered search); None for examples."""
+    if isinstance(target, ByItem):
+        return item_payloads(store, name, [target.item_id])[0]
+    if isinstance(target, ByVector):
+        hits = store.query(name, query_row(target.vector), Search(1))[0]
+        return hits[0].payload if hits else None
+    return None
 
 
 def _unknown_item(name: str, item_id: str) -> NotFoundError:

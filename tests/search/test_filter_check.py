@@ -49,3 +49,20 @@ def test_other_filters_and_collections_without_weak_values_are_left_alone() -> N
         assert served_right(opts, META) is opts
     opts = QueryOptions(where=(Condition.equals("label", 3),))
     assert served_right(opts, CollectionMeta()) is opts
+
+
+def test_a_query_among_the_values_own_points_keeps_the_stores_beam() -> None:
+    label_3 = QueryOptions(where=(Condition.equals("label", 3),))
+    assert served_right(label_3, META, lambda: {"label": 3}) is label_3
+    assert served_right(label_3, META, lambda: {"label": 5}).hnsw_ef == 1024
+    assert served_right(label_3, META, lambda: None).hnsw_ef == 1024  # nothing near: walk wide
+    both = QueryOptions(where=(Condition.equals("label", 3), Condition.equals("colour", "red")))
+    assert served_right(both, META, lambda: {"label": 3}).exact  # not among red points
+
+
+def test_where_nothing_is_weak_the_query_is_not_probed() -> None:
+    def never() -> None:
+        raise AssertionError("probed")
+
+    opts = QueryOptions(where=(Condition.equals("label", 5),))
+    assert served_right(opts, META, never) is opts
