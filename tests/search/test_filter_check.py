@@ -4,10 +4,28 @@ runs on a real collection in tests/infra/test_filtered_recall.py."""
 
 from __future__ import annotations
 
-from infra.store.base import Condition
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from infra.store.base import (
+    CollectionSpec,
+    Condition,
+    Hit,
+    IndexParams,
+    PointBatch,
+    Search,
+    VectorStore,
+    point_id,
+)
+from infra.store.edge import EdgeStore
+from model.metrics import l2_normalise
 from search.filter_check import served_right
-from search.metadata import CollectionMeta, WeakFilter
+from search.metadata import CollectionMeta, WeakFilter, write_meta
 from search.options import QueryOptions
+from search.query import ByItem, ask
 
 META = CollectionMeta(
     weak_filters={
@@ -66,3 +84,35 @@ def test_where_nothing_is_weak_the_query_is_not_probed() -> None:
 
     opts = QueryOptions(where=(Condition.equals("label", 5),))
     assert served_right(opts, META, never) is opts
+
+
+class _Spy:
+    """A real store that remembers the searches asked of it by point."""
+
+    def __init__(self, inner: VectorStore) -> None:
+        self.inner = inner
+        self.asked: list[Search] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+        self.asked.append(search)
+        return self.inner.query_points(name, ids, search)
+
+
+def test_an_item_among_the_values_points_keeps_the_stores_beam(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path, IndexParams())
+    vectors = l2_normalise(np.random.default_rng(0).standard_normal((40, 8)).astype(np.float32))
+    store.ensure_collection(CollectionSpec("c", 8))
+    ids = [point_id("toy", "train", i) for i in range(40)]
+    payloads = [{"item_id": f"i{i}", "label": i % 2} for i in range(40)]
+    store.upsert("c", PointBatch(ids, vectors, payloads))
+    store.finalize("c")
+    write_meta(store, "c", weak_filters={"label": {"1": WeakFilter(recall=0.5, hnsw_ef=512)}})
+    spy = _Spy(store)
+    opts = QueryOptions(k=5, where=(Condition.equals("label", 1),))
+    for item, beam in (("i1", None), ("i2", 512)):  # i1 has label 1, i2 label 0
+        hits = ask(cast(VectorStore, spy), "c", ByItem(item), opts)
+        assert spy.asked[-1].hnsw_ef == beam and {h.payload["label"] for h in hits} == {1}
+    store.close()
