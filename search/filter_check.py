@@ -53,15 +53,16 @@ def weak_values(
             if count <= line:
                 break  # most common first: the rest are scanned too
             where = (Condition.equals(key, value),)
-            truth = [{h.id for h in hits} for hits in _ask(store, name, queries, where, None)]
-            recall = _recall(truth, _ask(store, name, queries, where, 0))
+            exact = _ask(store, name, queries, where, exact=True)
+            truth = [{h.id for h in hits} for hits in exact]
+            recall = _recall(truth, _ask(store, name, queries, where))
             if recall >= FLOOR:
                 continue
             beam = next(
                 (
                     ef
                     for ef in BEAMS
-                    if _recall(truth, _ask(store, name, queries, where, ef)) >= FLOOR
+                    if _recall(truth, _ask(store, name, queries, where, ef=ef)) >= FLOOR
                 ),
                 None,
             )
@@ -70,11 +71,15 @@ def weak_values(
 
 
 def _ask(
-    store: VectorStore, name: str, ids: list[str], where: tuple[Condition, ...], ef: int | None
+    store: VectorStore,
+    name: str,
+    ids: list[str],
+    where: tuple[Condition, ...],
+    ef: int | None = None,
+    exact: bool = False,
 ) -> list[list[Hit]]:
-    """The hits of ``ids`` as queries: exactly (``ef`` None), at the store's beam (0), or at
-    ``ef``."""
-    search = Search(K, where, exact=ef is None, with_payload=False, hnsw_ef=ef or None)
+    """The hits of ``ids`` as queries: exactly, or walking at ``ef`` (None: the store's)."""
+    search = Search(K, where, exact=exact, with_payload=False, hnsw_ef=ef)
     return store.query_points(name, ids, search)
 
 

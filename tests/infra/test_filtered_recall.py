@@ -134,7 +134,6 @@ def test_the_int8_line_scans_one_label_of_ten_at_300000_points() -> None:
     """Where int8 is read, the line counts 32,000 512-d points: one label of ten at 300,000
     points (30,000 matches in the one segment) is scanned, at recall@10 1.000 in 1.86 ms,
     where the graph walked it at 0.857 (benchmarks.scale, docs/filtering.md)."""
-    line_points = NEW_INT8.scan_threshold_kb * 1024 // (4 * DIM)
-    assert line_points > 1.05 * 300_000 // 10
+    assert filter_check.line_points(NEW_INT8, DIM) > 1.05 * 300_000 // 10
     # Float vectors cost four times as much to scan: their line stays where it was.
-    assert NEW.scan_threshold_kb * 1024 // (4 * DIM) == 2_500
+    assert filter_check.line_points(NEW, DIM) == 2_500
