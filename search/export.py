@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from catalogs.products import product_of
 from infra.store.base import Condition, Hit, StoreError, VectorStore
+from search.filter_check import served_right
 from search.filters import check_filters, fields_of
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
@@ -105,24 +106,59 @@ def check_spec(store: VectorStore, name: str, spec: ExportSpec, meta: Collection
 
 
 def neighbour_lists(
-    store: VectorStore, name: str, spec: ExportSpec, ids: Sequence[str]
+    store: VectorStore,
+    name: str,
+    spec: ExportSpec,
+    ids: Sequence[str],
+    meta: CollectionMeta | None = None,
 ) -> Iterator[tuple[str, str, list[Hit]]]:
     """(point id, item id, finished hits) for each of ``ids``, a batch a store call per group
-    of ``same`` values in it."""
+    of ``same`` values in it (and per beam, where ``meta`` records weak filter values)."""
+    counts: dict[tuple[Condition, ...], int] = {}
     for chunk in chunks(ids, BATCH):
         payloads = store.payloads(name, chunk)
         for values, members in by_same(spec, chunk, payloads).items():
             if None in values:  # an item without the field has no neighbour sharing it
-                rows: list[list[Hit]] = [[] for _ in members]
-            else:
-                opts = spec.for_values(values)
-                found = store.query_points(name, members, _own_left_out(opts, "").search())
-                rows = [
-                    _own_left_out(opts, product_of(payloads[pid])).finish(h)
-                    for pid, h in zip(members, found, strict=True)
-                ]
-            for pid, hits in zip(members, rows, strict=True):
-                yield pid, item_of(pid, payloads[pid]), hits
+                for pid in members:
+                    yield pid, item_of(pid, payloads[pid]), []
+                continue
+            opts = spec.for_values(values)
+            beams: dict[QueryOptions, list[str]] = {}
+            for pid in members:
+                served = _served(store, name, opts, meta, payloads[pid], counts)
+                beams.setdefault(served, []).append(pid)
+            for served, group in beams.items():
+                found = store.query_points(name, group, _own_left_out(served, "").search())
+                for pid, hits in zip(group, found, strict=True):
+                    finished = _own_left_out(served, product_of(payloads[pid])).finish(hits)
+                    yield pid, item_of(pid, payloads[pid]), finished
+
+
+def _served(
+    store: VectorStore,
+    name: str,
+    opts: QueryOptions,
+    meta: CollectionMeta | None,
+    payload: dict[str, Any],
+    counts: dict[tuple[Condition, ...], int],
+) -> QueryOptions:
+    """An item's options as the live queries serve them (search/filter_check.py): the export's
+    beam is its own choice of speed, not a consumer's, so a weak filter value still widens it."""
+    if meta is None or not meta.weak_filters:
+        return opts
+
+    def matches() -> int:
+        if opts.where not in counts:
+            counts[opts.where] = store.count(name, opts.where)
+        return counts[opts.where]
+
+    asked = dataclasses.replace(opts, hnsw_ef=None)
+    served = served_right(asked, meta, lambda: payload, matches)
+    if served.exact:
+        return dataclasses.replace(opts, exact=True)
+    if served.hnsw_ef is None:
+        return opts
+    return dataclasses.replace(opts, hnsw_ef=max(served.hnsw_ef, opts.hnsw_ef or 0))
 
 
 def _own_left_out(opts: QueryOptions, product: str) -> QueryOptions:

@@ -54,7 +54,7 @@ def export_neighbours(
         else:
             ids = _keep_unchanged(store, base, collection, spec, read_export(previous), writer)
         done = 0
-        for _, item, hits in neighbour_lists(store, collection, spec, ids):
+        for _, item, hits in neighbour_lists(store, collection, spec, ids, meta):
             writer.add(item, hits)
             done += 1
             if progress is not None and done % 256 == 0:

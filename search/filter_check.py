@@ -97,7 +97,8 @@ def check(store: VectorStore, name: str, index: IndexParams) -> float:
     indexed = store.indexed_fields(name)
     fields = [f for f, t in types.items() if t in CHECKED_TYPES and f in indexed]
     line = line_points(index, store.dimension(name))
-    write_meta(store, name, weak_filters=weak_values(store, name, sorted(fields), line))
+    weak = weak_values(store, name, sorted(fields), line)
+    write_meta(store, name, weak_filters=weak, filter_line=line)
     return time.perf_counter() - start
 
 
@@ -105,13 +106,15 @@ def served_right(
     opts: QueryOptions,
     meta: CollectionMeta,
     near: Callable[[], Mapping[str, Any] | None] | None = None,
+    matches: Callable[[], int] | None = None,
 ) -> QueryOptions:
     """``opts`` with the beam their filter's weak values need, or an exact scan where one
     needs it; as they are when the filter names none, or when the query asks its own beam (a
     consumer trading recall for time). ``near`` gives, when asked, the payload of the point the
     query sits at (the item asked about, or the nearest one to a photo): a query among a weak
     value's own points walks well (the cause is crossing between its clusters), so it keeps the
-    store's beam."""
+    store's beam. ``matches`` counts the points the whole filter matches, asked only when it
+    narrows a weak value further: at or under the collection's line the planner scans them."""
     if not meta.weak_filters or opts.exact or opts.hnsw_ef is not None:
         return opts
     weak = [
@@ -124,6 +127,9 @@ def served_right(
         return opts
     payload = near() if near is not None else None
     if payload is not None and all(payload.get(c.key) in (c.any_of or ()) for c, _ in weak):
+        return opts
+    line, narrowed = meta.filter_line, len(opts.where) > len({id(c) for c, _ in weak})
+    if narrowed and matches is not None and line is not None and matches() <= line:
         return opts
     beams = [w.hnsw_ef for _, w in weak]
     if None in beams:

@@ -69,6 +69,11 @@ class CollectionMeta(BaseModel):
         description="Filter values the graph answered under recall@10 0.99 at the store's beam "
         "when the collection was built, by field and value (search/filter_check.py).",
     )
+    filter_line: int | None = Field(
+        default=None,
+        description="The planner's line the check measured against, in points: a filter "
+        "matching no more is scanned, whatever values it names.",
+    )
     embed_upsert_seconds: float | None = None
     build_seconds: float | None = None
     filter_check_seconds: float | None = None

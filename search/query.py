@@ -69,7 +69,10 @@ def ask(
     """The one query path: every surface's question, answered from collection ``name``, whose
     record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
     meta = meta or read_meta(store, name)
-    opts = served_right(opts, meta, lambda: _near(store, name, target))
+    where = opts.where
+    opts = served_right(
+        opts, meta, lambda: _near(store, name, target), lambda: store.count(name, where)
+    )
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)
     if isinstance(target, ByVector):

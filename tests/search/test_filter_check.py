@@ -22,6 +22,8 @@ from infra.store.base import (
 )
 from infra.store.edge import EdgeStore
 from model.metrics import l2_normalise
+from search.export import ExportSpec
+from search.export_run import export_neighbours
 from search.filter_check import served_right
 from search.metadata import CollectionMeta, WeakFilter, write_meta
 from search.options import QueryOptions
@@ -78,6 +80,19 @@ def test_a_query_among_the_values_own_points_keeps_the_stores_beam() -> None:
     assert served_right(both, META, lambda: {"label": 3}).exact  # not among red points
 
 
+def test_a_weak_value_narrowed_under_the_collections_line_is_left_to_the_planner() -> None:
+    def never() -> int:
+        raise AssertionError("counted")
+
+    meta = META.model_copy(update={"filter_line": 500})
+    label_3 = QueryOptions(where=(Condition.equals("label", 3),))
+    assert served_right(label_3, meta, None, never).hnsw_ef == 1024  # the value alone: no count
+    both = QueryOptions(where=(Condition.equals("label", 3), Condition.equals("season", 2)))
+    assert served_right(both, meta, None, lambda: 200) is both
+    assert served_right(both, meta, None, lambda: 501).hnsw_ef == 1024
+    assert served_right(both, META, None, lambda: 200).hnsw_ef == 1024  # no line recorded
+
+
 def test_where_nothing_is_weak_the_query_is_not_probed() -> None:
     def never() -> None:
         raise AssertionError("probed")
@@ -101,18 +116,40 @@ class _Spy:
         return self.inner.query_points(name, ids, search)
 
 
-def test_an_item_among_the_values_points_keeps_the_stores_beam(tmp_path: Path) -> None:
-    store = EdgeStore(tmp_path, IndexParams())
+def _toy(root: Path) -> EdgeStore:
+    """40 points, label 1 on the odd ones, recorded weak with a beam of 512; a line of 10."""
+    store = EdgeStore(root, IndexParams())
     vectors = l2_normalise(np.random.default_rng(0).standard_normal((40, 8)).astype(np.float32))
-    store.ensure_collection(CollectionSpec("c", 8))
+    store.ensure_collection(CollectionSpec("c", 8, (), ("label", "size")))
     ids = [point_id("toy", "train", i) for i in range(40)]
-    payloads = [{"item_id": f"i{i}", "label": i % 2} for i in range(40)]
+    payloads = [{"item_id": f"i{i}", "label": i % 2, "size": i % 5} for i in range(40)]
     store.upsert("c", PointBatch(ids, vectors, payloads))
     store.finalize("c")
-    write_meta(store, "c", weak_filters={"label": {"1": WeakFilter(recall=0.5, hnsw_ef=512)}})
+    weak = {"label": {"1": WeakFilter(recall=0.5, hnsw_ef=512)}}
+    write_meta(store, "c", weak_filters=weak, filter_line=10)
+    return store
+
+
+def test_an_item_among_the_values_points_keeps_the_stores_beam(tmp_path: Path) -> None:
+    store = _toy(tmp_path)
     spy = _Spy(store)
     opts = QueryOptions(k=5, where=(Condition.equals("label", 1),))
     for item, beam in (("i1", None), ("i2", 512)):  # i1 has label 1, i2 label 0
         hits = ask(cast(VectorStore, spy), "c", ByItem(item), opts)
         assert spy.asked[-1].hnsw_ef == beam and {h.payload["label"] for h in hits} == {1}
+    # Label 1 of size 0 is four points, under the line: the planner scans them.
+    narrow = QueryOptions(k=3, where=(Condition.equals("label", 1), Condition.equals("size", 0)))
+    hits = ask(cast(VectorStore, spy), "c", ByItem("i2"), narrow)
+    assert spy.asked[-1].hnsw_ef is None and {h.payload["size"] for h in hits} == {0}
+    store.close()
+
+
+def test_the_export_serves_a_weak_value_as_the_live_queries_do(tmp_path: Path) -> None:
+    store = _toy(tmp_path / "store")
+    spy = _Spy(store)
+    spec = ExportSpec(QueryOptions(k=5, where=(Condition.equals("label", 1),), hnsw_ef=64))
+    done = export_neighbours(cast(VectorStore, spy), "c", spec, tmp_path / "out.parquet")
+    assert done.items == 40
+    # Items of label 1 keep the export's own beam; the others walk at the recorded one.
+    assert sorted(s.hnsw_ef or 0 for s in spy.asked) == [64, 512]
     store.close()
