@@ -27,7 +27,7 @@ from search.export_run import export_neighbours
 from search.filter_check import served_right
 from search.metadata import CollectionMeta, WeakFilter, write_meta
 from search.options import QueryOptions
-from search.query import ByItem, ask
+from search.query import ByItem, ByVector, ask
 
 META = CollectionMeta(
     weak_filters={
@@ -115,6 +115,10 @@ class _Spy:
         self.asked.append(search)
         return self.inner.query_points(name, ids, search)
 
+    def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
+        self.asked.append(search)
+        return self.inner.query(name, vectors, search)
+
 
 def _toy(root: Path) -> EdgeStore:
     """40 points, label 1 on the odd ones, recorded weak with a beam of 512; a line of 10."""
@@ -136,6 +140,11 @@ def test_an_item_among_the_values_points_keeps_the_stores_beam(tmp_path: Path) -
     opts = QueryOptions(k=5, where=(Condition.equals("label", 1),))
     for item, beam in (("i1", None), ("i2", 512)):  # i1 has label 1, i2 label 0
         hits = ask(cast(VectorStore, spy), "c", ByItem(item), opts)
+        assert spy.asked[-1].hnsw_ef == beam and {h.payload["label"] for h in hits} == {1}
+    # A photo: its nearest item has label 1, or not (one unfiltered search tells).
+    for item, beam in ((1, None), (2, 512)):
+        vector = store.vectors("c", [point_id("toy", "train", item)])
+        hits = ask(cast(VectorStore, spy), "c", ByVector(next(iter(vector.values()))), opts)
         assert spy.asked[-1].hnsw_ef == beam and {h.payload["label"] for h in hits} == {1}
     # Label 1 of size 0 is four points, under the line: the planner scans them.
     narrow = QueryOptions(k=3, where=(Condition.equals("label", 1), Condition.equals("size", 0)))
