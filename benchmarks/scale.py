@@ -45,12 +45,12 @@ import numpy as np
 
 from benchmarks.common import RESULTS, full_speed_blas, write
 from benchmarks.memory import PeakAnonymous, cpu_seconds, peak_rss_mb, written_mb
-from benchmarks.scale_queries import ENGINES, Queries, filters, hnswlib_index
+from benchmarks.scale_queries import ENGINES, Filter, Queries, filters, hnswlib_index
 from infra.settings import IndexSettings
 from infra.store.base import CollectionSpec, IndexParams, PointBatch
 from infra.store.edge import EdgeStore
 from search import filter_check
-from search.metadata import read_meta
+from search.metadata import read_meta, write_meta
 
 BLOCK = 2000  # points made at a time
 
@@ -174,6 +174,15 @@ def build(
     }
 
 
+def _count_ms(store: EdgeStore, asked: list[Filter]) -> float:
+    """One exact count of the label-and-season filter, as the query path asks it the first
+    time (search.filter_check.matches)."""
+    where = next(f for f in asked if f.name == "label and season").where(0)
+    start = time.perf_counter()
+    store.count("scale", where)
+    return (time.perf_counter() - start) * 1000
+
+
 def one_size(
     n: int,
     dim: int,
@@ -205,8 +214,11 @@ def one_size(
                 other, row["hnswlib_build_s"] = hnswlib_index(vectors, params)
             engines = ["qdrant-edge"] if name == "before" else ENGINES
             meta = None
-            if name != "before":  # as the index flow checks what it built
+            if name != "before":  # as the index flow checks what it built and marks it
                 row["filter_check_s"] = filter_check.check(store, "scale", params)
+                digest = f"scale-{n}-{dim}-{centres}"  # what the seeded generator made
+                write_meta(store, "scale", complete=True, points=n, items_digest=digest)
+                row["count_label_and_season_ms"] = _count_ms(store, asked)
                 meta = read_meta(store, "scale")
                 row["weak_values"] = sum(len(v) for v in meta.weak_filters.values())
             bench = Queries(store, "scale", vectors, q, other, engines, meta)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from catalogs.products import product_of
 from infra.store.base import Condition, Hit, StoreError, VectorStore
-from search.filter_check import served_right
+from search.filter_check import matches, served_right
 from search.filters import check_filters, fields_of
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
@@ -114,7 +114,7 @@ def neighbour_lists(
 ) -> Iterator[tuple[str, str, list[Hit]]]:
     """(point id, item id, finished hits) for each of ``ids``, a batch a store call per group
     of ``same`` values in it (and per beam, where ``meta`` records weak filter values)."""
-    counts: dict[tuple[Condition, ...], int] = {}
+    counted: dict[tuple[Condition, ...], int] = {}  # a filter's count, asked once an export
     for chunk in chunks(ids, BATCH):
         payloads = store.payloads(name, chunk)
         for values, members in by_same(spec, chunk, payloads).items():
@@ -125,7 +125,7 @@ def neighbour_lists(
             opts = spec.for_values(values)
             beams: dict[QueryOptions, list[str]] = {}
             for pid in members:
-                served = _served(store, name, opts, meta, payloads[pid], counts)
+                served = _served(store, name, opts, meta, payloads[pid], counted)
                 beams.setdefault(served, []).append(pid)
             for served, group in beams.items():
                 found = store.query_points(name, group, _own_left_out(served, "").search())
@@ -140,20 +140,20 @@ def _served(
     opts: QueryOptions,
     meta: CollectionMeta | None,
     payload: dict[str, Any],
-    counts: dict[tuple[Condition, ...], int],
+    counted: dict[tuple[Condition, ...], int],
 ) -> QueryOptions:
     """An item's options as the live queries serve them (search/filter_check.py): the export's
     beam is its own choice of speed, not a consumer's, so a weak filter value still widens it."""
     if meta is None or not meta.weak_filters:
         return opts
 
-    def matches() -> int:
-        if opts.where not in counts:
-            counts[opts.where] = store.count(name, opts.where)
-        return counts[opts.where]
+    def count() -> int:
+        if opts.where not in counted:
+            counted[opts.where] = matches(store, name, held, opts.where)
+        return counted[opts.where]
 
-    asked = dataclasses.replace(opts, hnsw_ef=None)
-    served = served_right(asked, meta, lambda: payload, matches)
+    held = meta
+    served = served_right(dataclasses.replace(opts, hnsw_ef=None), meta, lambda: payload, count)
     if served.exact:
         return dataclasses.replace(opts, exact=True)
     if served.hnsw_ef is None:

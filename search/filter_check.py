@@ -34,6 +34,8 @@ BEAMS = (512, 1024, 2048, 4096)  # tried in turn for a weak value; then the exac
 K = 10
 MOST_VALUES = 100  # values of a field looked at, most common first
 CHECKED_TYPES = ("str", "int", "bool")  # facetable; a float field is filtered by ranges
+COUNTS_KEPT = 4096  # filters whose counts are remembered, per process
+_COUNTED: dict[tuple[str, str, tuple[Condition, ...]], int] = {}
 
 
 def line_points(index: IndexParams, dim: int) -> int:
@@ -102,6 +104,24 @@ def check(store: VectorStore, name: str, index: IndexParams) -> float:
     return time.perf_counter() - start
 
 
+def matches(
+    store: VectorStore, name: str, meta: CollectionMeta, where: tuple[Condition, ...]
+) -> int:
+    """How many points ``where`` matches in collection ``name``: counted exactly (about 30 ns
+    a point of the filter's most selective condition: 3 ms for a label and a season at a
+    million points), once per filter while a complete collection's points and payloads stay
+    those its digest names, so that a filter asked again costs nothing."""
+    key = (name, meta.items_digest, where) if meta.complete and meta.items_digest else None
+    if key is not None and key in _COUNTED:
+        return _COUNTED[key]
+    count = store.count(name, where)
+    if key is not None:
+        if len(_COUNTED) >= COUNTS_KEPT:
+            _COUNTED.pop(next(iter(_COUNTED)), None)  # the oldest
+        _COUNTED[key] = count
+    return count
+
+
 def served_right(
     opts: QueryOptions,
     meta: CollectionMeta,
@@ -125,11 +145,11 @@ def served_right(
     ]
     if not weak:
         return opts
-    payload = near() if near is not None else None
-    if payload is not None and all(payload.get(c.key) in (c.any_of or ()) for c, _ in weak):
-        return opts
     line, narrowed = meta.filter_line, len(opts.where) > len({id(c) for c, _ in weak})
     if narrowed and matches is not None and line is not None and matches() <= line:
+        return opts
+    payload = near() if near is not None else None
+    if payload is not None and all(payload.get(c.key) in (c.any_of or ()) for c, _ in weak):
         return opts
     beams = [w.hnsw_ef for _, w in weak]
     if None in beams:

@@ -24,7 +24,7 @@ from infra.store.base import (
     stored_in_order,
 )
 from search import products
-from search.filter_check import served_right
+from search.filter_check import matches, served_right
 from search.filters import check_against, check_filters, fields_of
 from search.metadata import CollectionMeta, read_meta
 from search.options import QueryOptions
@@ -69,9 +69,9 @@ def ask(
     """The one query path: every surface's question, answered from collection ``name``, whose
     record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
     meta = meta or read_meta(store, name)
-    where = opts.where
+    where, held = opts.where, meta
     opts = served_right(
-        opts, meta, lambda: _near(store, name, target), lambda: store.count(name, where)
+        opts, meta, lambda: _near(store, name, target), lambda: matches(store, name, held, where)
     )
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)

@@ -24,7 +24,7 @@ from infra.store.edge import EdgeStore
 from model.metrics import l2_normalise
 from search.export import ExportSpec
 from search.export_run import export_neighbours
-from search.filter_check import served_right
+from search.filter_check import matches, served_right
 from search.metadata import CollectionMeta, WeakFilter, write_meta
 from search.options import QueryOptions
 from search.query import ByItem, ByVector, ask
@@ -91,6 +91,28 @@ def test_a_weak_value_narrowed_under_the_collections_line_is_left_to_the_planner
     assert served_right(both, meta, None, lambda: 200) is both
     assert served_right(both, meta, None, lambda: 501).hnsw_ef == 1024
     assert served_right(both, META, None, lambda: 200).hnsw_ef == 1024  # no line recorded
+
+
+def test_a_filters_count_is_asked_once_while_the_collections_content_is_the_same(
+    tmp_path: Path,
+) -> None:
+    store = _toy(tmp_path)
+    counted: list[tuple[Condition, ...]] = []
+
+    def count(name: str, where: Sequence[Condition] = ()) -> int:
+        counted.append(tuple(where))
+        return store.count(name, where)
+
+    spy = _Spy(store)
+    spy.count = count  # type: ignore[method-assign]
+    where = (Condition.equals("label", 1), Condition.equals("size", 0))
+    made = CollectionMeta(complete=True, items_digest="a")
+    changed = CollectionMeta(complete=True, items_digest="b")
+    being_written = CollectionMeta(complete=False, items_digest="a")
+    for meta in (made, made, changed, being_written, being_written):
+        assert matches(cast(VectorStore, spy), "c", meta, where) == 4
+    assert len(counted) == 4  # the second ask of the made collection was remembered
+    store.close()
 
 
 def test_where_nothing_is_weak_the_query_is_not_probed() -> None:
