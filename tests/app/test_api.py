@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 
 from catalogs.fashion_mnist import split_of
+from infra.store import open_store
+from search.metadata import WeakFilter, write_meta
 from tests.app.conftest import TEST, TRAIN, Api
 
 pytestmark = pytest.mark.slow
@@ -99,6 +101,16 @@ def test_item_image_collections_health_and_metrics(api: Api) -> None:
     listing = _get(api, "/v1/collections").json()
     assert listing["served"] and listing["collections"][0]["served"]
     assert listing["collections"][0]["weak_filters"] == {}
+    # A value the build's check found weak is shown (label 99: no query of these tests asks it).
+    weak = {"label": {"99": WeakFilter(recall=0.5, hnsw_ef=512)}}
+    with open_store(api.settings.store) as store:
+        served = store.resolve(api.settings.served_alias)
+        write_meta(store, served, weak_filters=weak)
+        try:
+            shown = _get(api, "/v1/collections").json()["collections"][0]["weak_filters"]
+        finally:
+            write_meta(store, served, weak_filters={})
+    assert shown == {"label": {"99": {"recall": 0.5, "hnsw_ef": 512}}}
     assert _get(api, "/healthz").json() == {"status": "ok"}
     assert _get(api, "/readyz").json()["points"] == TRAIN + TEST
     text = _get(api, "/v1/metrics").text
