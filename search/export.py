@@ -146,13 +146,13 @@ def _served(
     beam is its own choice of speed, not a consumer's, so a weak filter value still widens it."""
     if meta is None or not meta.weak_filters:
         return opts
+    held = meta
 
     def count() -> int:
         if opts.where not in counted:
             counted[opts.where] = matches(store, name, held, opts.where)
         return counted[opts.where]
 
-    held = meta
     served = served_right(dataclasses.replace(opts, hnsw_ef=None), meta, lambda: payload, count)
     if served.exact:
         return dataclasses.replace(opts, exact=True)
