@@ -112,8 +112,9 @@ def matches(
     while a complete collection's points and payloads stay those its digest names, so that a
     filter asked again costs nothing."""
     key = (name, meta.items_digest, where) if meta.complete and meta.items_digest else None
-    if key is not None and key in _COUNTED:
-        return _COUNTED[key]
+    known = _COUNTED.get(key) if key is not None else None  # one lookup: API threads share it
+    if known is not None:
+        return known
     count = store.count(name, where)
     if key is not None:
         if len(_COUNTED) >= COUNTS_KEPT:
