@@ -10,6 +10,7 @@ import pytest
 from app.cli import main
 from infra.settings import Settings
 from infra.store import StoreError, open_store
+from search.metadata import WeakFilter, write_meta
 from search.promotion import choose_alias
 from tests.app.conftest import served_collection
 
@@ -27,9 +28,16 @@ def test_index_ls_lists_every_dataset_unless_one_is_named(
 ) -> None:
     settings = served_collection(tmp_path)
     _second_dataset(settings)
+    weak = {
+        "label": {"3": WeakFilter(recall=0.66, hnsw_ef=1024)},
+        "colour": {"red": WeakFilter(recall=0.5, hnsw_ef=None)},
+    }
+    with open_store(settings.store) as store:
+        write_meta(store, "shop-v2", weak_filters=weak)
     assert main(["index", "ls", "--home", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "no indexes yet" not in out
+    assert "filters served wider: colour=red (0.50, exact), label=3 (0.66, beam 1024)" in out
     assert "lookalike-shop -> shop-v2" in out and "shop-v2" in out
     # The first collection records no dataset: its name, less the model version, says it.
     assert "surfaces, alias lookalike-fashion-mnist -> surfaces-v1" in out
