@@ -114,7 +114,7 @@ def neighbour_lists(
 ) -> Iterator[tuple[str, str, list[Hit]]]:
     """(point id, item id, finished hits) for each of ``ids``, a batch a store call per group
     of ``same`` values in it (and per beam, where ``meta`` records weak filter values)."""
-    counted: dict[tuple[Condition, ...], int] = {}  # a filter's count, asked once an export
+    counted: dict[tuple[Condition, ...], int] = {}  # counts of a collection without a digest
     for chunk in chunks(ids, BATCH):
         payloads = store.payloads(name, chunk)
         for values, members in by_same(spec, chunk, payloads).items():
@@ -147,13 +147,12 @@ def _served(
     if meta is None or not meta.weak_filters:
         return opts
     held = meta
-
-    def count() -> int:
-        if opts.where not in counted:
-            counted[opts.where] = matches(store, name, held, opts.where)
-        return counted[opts.where]
-
-    served = served_right(dataclasses.replace(opts, hnsw_ef=None), meta, lambda: payload, count)
+    served = served_right(
+        dataclasses.replace(opts, hnsw_ef=None),
+        meta,
+        lambda: payload,
+        lambda: matches(store, name, held, opts.where, counted),
+    )
     if served.exact:
         return dataclasses.replace(opts, exact=True)
     if served.hnsw_ef is None:

@@ -105,21 +105,31 @@ def check(store: VectorStore, name: str, index: IndexParams) -> float:
 
 
 def matches(
-    store: VectorStore, name: str, meta: CollectionMeta, where: tuple[Condition, ...]
+    store: VectorStore,
+    name: str,
+    meta: CollectionMeta,
+    where: tuple[Condition, ...],
+    memo: dict[tuple[Condition, ...], int] | None = None,
 ) -> int:
     """How many points ``where`` matches in collection ``name``: counted exactly (0.8 ms for a
     label and a season at 300,000 points, 8.5 ms the first time at a million), once per filter
     while a complete collection's points and payloads stay those its digest names, so that a
-    filter asked again costs nothing."""
-    key = (name, meta.items_digest, where) if meta.complete and meta.items_digest else None
-    known = _COUNTED.get(key) if key is not None else None  # one lookup: API threads share it
+    filter asked again costs nothing. A collection without a digest is counted again unless the
+    caller holds a ``memo`` while its points cannot change (one export)."""
+    if not (meta.complete and meta.items_digest):
+        if memo is None:
+            return store.count(name, where)
+        if where not in memo:
+            memo[where] = store.count(name, where)
+        return memo[where]
+    key = (name, meta.items_digest, where)
+    known = _COUNTED.get(key)  # one lookup: API threads share it
     if known is not None:
         return known
     count = store.count(name, where)
-    if key is not None:
-        if len(_COUNTED) >= COUNTS_KEPT:
-            _COUNTED.pop(next(iter(_COUNTED)), None)  # the oldest
-        _COUNTED[key] = count
+    if len(_COUNTED) >= COUNTS_KEPT:
+        _COUNTED.pop(next(iter(_COUNTED)), None)  # the oldest
+    _COUNTED[key] = count
     return count
 
 
