@@ -19,7 +19,8 @@ import qdrant_edge as qe
 import torch
 
 from infra.store.base import Condition, IndexParams, Search
-from infra.store.edge import EdgeStore, edge_filter
+from infra.store.edge import EdgeStore
+from infra.store.edge_requests import edge_filter
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
 from search.query import ByVector, ask

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 from collections.abc import Sequence
@@ -29,86 +28,22 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
-    unindexed,
     unknown_collection,
 )
-from infra.store.filters import Part, parts
+from infra.store.edge_requests import (
+    SCHEMAS,
+    edge_config,
+    edge_filter,
+    excluding,
+    hit,
+    query_of,
+    request,
+    search_params,
+)
 
 _META = "collection.json"
 _ALIASES = "aliases.json"
 _LOCK = "open.lock"  # held by the one store that has the collection open
-_SCHEMAS = {
-    "keyword": qe.PayloadSchemaType.Keyword,
-    "integer": qe.PayloadSchemaType.Integer,
-    "float": qe.PayloadSchemaType.Float,
-}
-
-
-def _edge_match(values: tuple[Any, ...]) -> Any:
-    return qe.MatchValue(values[0]) if len(values) == 1 else qe.MatchAny(list(values))
-
-
-def _edge_part(p: Part) -> Any:
-    if p.key is None:
-        return qe.HasIdCondition(set(p.values))
-    if p.range is not None:
-        gte, gt, lte, lt = p.range
-        return qe.FieldCondition(key=p.key, range=qe.RangeFloat(gte=gte, gt=gt, lte=lte, lt=lt))
-    return qe.FieldCondition(key=p.key, match=_edge_match(p.values))
-
-
-def edge_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qe.Filter | None:
-    must, must_not = _parts(tuple(where), tuple(exclude_ids))
-    if not must and not must_not:
-        return None
-    return qe.Filter(must=must or None, must_not=must_not or None)
-
-
-@functools.lru_cache(maxsize=256)
-def _parts(
-    where: tuple[Condition, ...], exclude_ids: tuple[str, ...]
-) -> tuple[list[Any], list[Any]]:
-    # Remembered: consumers repeat a few filters, and building one costs a tenth of a
-    # filtered query on 100,000 points (benchmarks.scale).
-    must, must_not = parts(where, exclude_ids)
-    return [_edge_part(p) for p in must], [_edge_part(p) for p in must_not]
-
-
-def _excluding(search: Search, point: str) -> qe.Filter:
-    """The search's filter with ``point`` left out too: the shared part remembered, the point
-    added per query (a filter cached per point would push the shared ones out)."""
-    must, must_not = _parts(tuple(search.where), tuple(search.exclude_ids))
-    return qe.Filter(must=must or None, must_not=[*must_not, qe.HasIdCondition({point})])
-
-
-def _request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> qe.QueryRequest:
-    return qe.QueryRequest(
-        limit=search.k,
-        offset=search.offset,
-        query=query,
-        filter=flt,
-        score_threshold=search.score_threshold,
-        params=params,
-        with_payload=search.with_payload,
-        with_vector=search.with_vectors,
-    )
-
-
-def _query(vector: np.ndarray | list[float], search: Search) -> Any:
-    values = vector.tolist() if isinstance(vector, np.ndarray) else vector
-    if search.mmr is None:
-        return qe.Query.Nearest(values)
-    return qe.Mmr(values, search.mmr.lambda_, search.mmr.candidates)
-
-
-def _hit(p: Any) -> Hit:
-    # Each property of an engine's point converts its value anew: read each once. The id costs
-    # most (~3 us: the engine makes a uuid.UUID, then its string).
-    payload, vector = p.payload, p.vector
-    if payload is None and vector is None:  # ids and scores only: the common batch case
-        return Hit(str(p.id), p.score)
-    array = None if vector is None else np.asarray(vector, dtype=np.float32)
-    return Hit(str(p.id), float(p.score), payload or {}, array)
 
 
 def _busy(collection: str) -> StoreBusyError:
@@ -262,43 +197,7 @@ class EdgeStore(StoreBase):
         folder = self._dir(spec.name)
         shutil.rmtree(folder, ignore_errors=True)  # leftovers of a create that died half-way
         folder.mkdir(parents=True)
-        hnsw = qe.HnswIndexConfig(
-            m=self.index.m,
-            ef_construct=self.index.ef_construct,
-            full_scan_threshold=self.index.scan_threshold_kb,
-            payload_m=self.index.payload_m,
-        )
-        # Payload kept in RAM: hits carry their payload, and reading it cold costs ~1 ms a query.
-        # One search thread: on a top-10 query the thread hand-off costs more than it saves
-        # (measured 0.33 -> 0.24 ms p50 on 70k points), and concurrent callers still scale.
-        config = qe.EdgeConfig(
-            # Quantized, the float vectors are read only to rescore a few candidates: they stay
-            # on disk, and the int8 copy (a quarter of their size) is pinned in RAM.
-            vectors=qe.EdgeVectorParams(
-                size=spec.dim,
-                distance=qe.Distance.Cosine,
-                memory=qe.Memory.Cold if self.index.quantization else None,
-            ),
-            hnsw_config=hnsw,
-            payload_memory=qe.Memory.Cached,
-            max_search_threads=1,
-            # No write-ahead log: upserts run faster without it (benchmarks.upsert_log), a
-            # copied revision does not carry its 64 MB of preallocated files, and nothing needs
-            # it: every writer flushes before it counts a shard as written (a killed run's
-            # unflushed points are planned again by the re-run), and a lock of Lookalike's own
-            # keeps a second store out of an open collection.
-            wal_enabled=self.index.write_ahead_log,
-            quantization_config=(
-                qe.ScalarQuantizationConfig(qe.ScalarType.Int8, memory=qe.Memory.Pinned)
-                if self.index.quantization
-                else None
-            ),
-            optimizers=(
-                None
-                if self.index.indexing_threshold_kb is None
-                else qe.EdgeOptimizersConfig(indexing_threshold=self.index.indexing_threshold_kb)
-            ),
-        )
+        config = edge_config(self.index, spec.dim)
         self._lock(spec.name)
         try:
             shard = qe.EdgeShard.create(str(folder / "shard"), config)
@@ -306,7 +205,7 @@ class EdgeStore(StoreBase):
             self._close(spec.name)
             raise
         for key, kind in spec.indexes():
-            shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMAS[kind]))
+            shard.update(qe.UpdateOperation.create_field_index(key, SCHEMAS[kind]))
         shard.flush()
         self._shards[spec.name] = shard
         meta = {"dim": spec.dim, "distance": "cosine", "metadata": spec.metadata}
@@ -380,26 +279,16 @@ class EdgeStore(StoreBase):
 
     def _run(self, name: str, requests: list[qe.QueryRequest]) -> list[list[Hit]]:
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
-        return [[_hit(p) for p in r] for r in results]
+        return [[hit(p) for p in r] for r in results]
 
     def _search_params(self, name: str, search: Search) -> qe.SearchParams:
-        """How every search walks the collection: an exact scan (asked, or a filter on a field
-        without a payload index) or the request's (else the store's) beam, and on a quantized
-        collection the int8 candidates rescored with the float vectors."""
-        exact = search.exact or bool(unindexed(search.where, self.indexed_fields(name)))
-        ef = None if exact else search.hnsw_ef or self.index.hnsw_ef
-        rescore = (
-            qe.QuantizationSearchParams(rescore=True, oversampling=self.index.oversampling)
-            if self.index.quantization
-            else None
-        )
-        return qe.SearchParams(exact=exact, hnsw_ef=ef, quantization=rescore)
+        return search_params(self.index, search, self.indexed_fields(name))
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(search.where, search.exclude_ids)
         params = self._search_params(name, search)
-        requests = [_request(search, _query(v, search), flt, params) for v in vectors]
+        requests = [request(search, query_of(v, search), flt, params) for v in vectors]
         return self._run(name, requests)
 
     def recommend_best_score(
@@ -412,8 +301,8 @@ class EdgeStore(StoreBase):
         )
         flt = edge_filter(search.where, search.exclude_ids)
         params = self._search_params(name, search)
-        request = _request(search, qe.Query.RecommendBestScore(rec), flt, params)
-        return self._run(name, [request])[0]
+        asked = request(search, qe.Query.RecommendBestScore(rec), flt, params)
+        return self._run(name, [asked])[0]
 
     def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
         # The engine queries by vector only: two in-process calls, the vectors and the search,
@@ -425,7 +314,7 @@ class EdgeStore(StoreBase):
             raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
         params = self._search_params(name, search)
         requests = [
-            _request(search, _query(found[i], search), _excluding(search, i), params) for i in ids
+            request(search, query_of(found[i], search), excluding(search, i), params) for i in ids
         ]
         return self._run(name, requests)
 

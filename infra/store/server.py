@@ -28,37 +28,20 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
-    unindexed,
     unknown_collection,
 )
-from infra.store.filters import Part, build
+from infra.store.server_requests import (
+    SCHEMAS,
+    collection_settings,
+    hits,
+    query_of,
+    request,
+    search_params,
+    server_filter,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_SCHEMAS = {
-    "keyword": qm.PayloadSchemaType.KEYWORD,
-    "integer": qm.PayloadSchemaType.INTEGER,
-    "float": qm.PayloadSchemaType.FLOAT,
-}
-
-
-def _server_match(values: tuple[Any, ...]) -> qm.Match:
-    if len(values) == 1:
-        return qm.MatchValue(value=values[0])
-    return qm.MatchAny(any=list(values))
-
-
-def _server_part(p: Part) -> qm.Condition:
-    if p.key is None:
-        return qm.HasIdCondition(has_id=list(p.values))
-    if p.range is not None:
-        gte, gt, lte, lt = p.range
-        return qm.FieldCondition(key=p.key, range=qm.Range(gte=gte, gt=gt, lte=lte, lt=lt))
-    return qm.FieldCondition(key=p.key, match=_server_match(p.values))
-
-
-def server_filter(where: Sequence[Condition], exclude_ids: Sequence[str] = ()) -> qm.Filter | None:
-    return build(where, exclude_ids, _server_part, lambda m, n: qm.Filter(must=m, must_not=n))
 
 
 @dataclass(frozen=True)
@@ -74,27 +57,6 @@ class ServerConfig:
     index: IndexParams = field(default_factory=IndexParams)
     shard_number: int | None = None
     replication_factor: int | None = None
-
-
-def _hits(points: Sequence[qm.ScoredPoint]) -> list[Hit]:
-    return [
-        Hit(
-            str(p.id),
-            float(p.score),
-            dict(p.payload or {}),
-            None if p.vector is None else np.asarray(p.vector, dtype=np.float32),
-        )
-        for p in points
-    ]
-
-
-def _query(target: list[float] | str, search: Search) -> Any:
-    """A nearest query for a vector or a stored point's id (Qdrant takes either)."""
-    if search.mmr is None:
-        return target
-    # Qdrant's server API weighs diversity; lambda weighs relevance.
-    mmr = qm.Mmr(diversity=1 - search.mmr.lambda_, candidates_limit=search.mmr.candidates)
-    return qm.NearestQuery(nearest=target, mmr=mmr)
 
 
 class ServerStore(StoreBase):
@@ -209,37 +171,15 @@ class ServerStore(StoreBase):
             return
         self._create(spec)
         for key, kind in spec.indexes():
-            self._index_field(spec.name, key, _SCHEMAS[kind])
+            self._index_field(spec.name, key, SCHEMAS[kind])
 
     def _create(self, spec: CollectionSpec) -> None:
         c = self.config
-        quantization = (
-            qm.ScalarQuantization(
-                scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True)
-            )
-            if c.index.quantization
-            else None
-        )
+        settings = collection_settings(c.index, spec.dim)
         self._call(
             lambda: self._client.create_collection(
                 spec.name,
-                vectors_config=qm.VectorParams(
-                    size=spec.dim,
-                    distance=qm.Distance.COSINE,
-                    on_disk=True if c.index.quantization else None,  # as on the embedded store
-                ),
-                hnsw_config=qm.HnswConfigDiff(
-                    m=c.index.m,
-                    ef_construct=c.index.ef_construct,
-                    payload_m=c.index.payload_m,
-                    full_scan_threshold=c.index.scan_threshold_kb,
-                ),
-                optimizers_config=(
-                    None
-                    if c.index.indexing_threshold_kb is None
-                    else qm.OptimizersConfigDiff(indexing_threshold=c.index.indexing_threshold_kb)
-                ),
-                quantization_config=quantization,
+                **settings,
                 shard_number=c.shard_number,
                 replication_factor=c.replication_factor,
                 metadata=spec.metadata or None,
@@ -297,36 +237,13 @@ class ServerStore(StoreBase):
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def _search_params(self, name: str, search: Search) -> qm.SearchParams:
-        """How every search walks the collection: an exact scan (asked, or a filter on a field
-        without a payload index), else the request's (or the store's) beam with the int8
-        candidates of a quantized collection rescored."""
-        if search.exact or bool(unindexed(search.where, self.indexed_fields(name))):
-            return qm.SearchParams(exact=True)
-        quantized = self.config.index.quantization
-        rescore = (
-            qm.QuantizationSearchParams(rescore=True, oversampling=self.config.index.oversampling)
-            if quantized
-            else None
-        )
-        ef = search.hnsw_ef or self.config.index.hnsw_ef
-        return qm.SearchParams(hnsw_ef=ef, quantization=rescore)
-
     def _request(self, name: str, query: Any, search: Search) -> qm.QueryRequest:
-        return qm.QueryRequest(
-            query=query,
-            filter=server_filter(search.where, search.exclude_ids),
-            limit=search.k,
-            offset=search.offset,
-            score_threshold=search.score_threshold,
-            params=self._search_params(name, search),
-            with_payload=search.with_payload,
-            with_vector=search.with_vectors,
-        )
+        params = search_params(self.config.index, search, self.indexed_fields(name))
+        return request(query, search, params)
 
     def _batch(self, name: str, requests: list[qm.QueryRequest]) -> list[list[Hit]]:
         responses = self._call(lambda: self._client.query_batch_points(name, requests=requests))
-        return [_hits(r.points) for r in responses]
+        return [hits(r.points) for r in responses]
 
     def _by_points(self, name: str, ids: Sequence[str], run: Callable[[], T]) -> T:
         """Run a query by stored points; where the server refuses it, say which point is not
@@ -340,12 +257,12 @@ class ServerStore(StoreBase):
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         return self._batch(
-            name, [self._request(name, _query(v.tolist(), search), search) for v in vectors]
+            name, [self._request(name, query_of(v.tolist(), search), search) for v in vectors]
         )
 
     def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
         # One call: Qdrant reads each point's vector itself and leaves the point out.
-        requests = [self._request(name, _query(i, search), search) for i in ids]
+        requests = [self._request(name, query_of(i, search), search) for i in ids]
         return self._by_points(name, ids, lambda: self._batch(name, requests))
 
     def recommend_best_score(

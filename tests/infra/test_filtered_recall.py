@@ -20,7 +20,8 @@ import torch
 from benchmarks.scale import all_attributes, attributes, blocks, mixture, point_ids
 from benchmarks.scale_queries import number
 from infra.store.base import CollectionSpec, Condition, IndexParams, PointBatch, Search
-from infra.store.edge import EdgeStore, edge_filter
+from infra.store.edge import EdgeStore
+from infra.store.edge_requests import edge_filter
 from search import filter_check
 from search.filter_check import served_right
 from search.metadata import read_meta
