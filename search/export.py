@@ -128,7 +128,10 @@ def neighbour_lists(
                 served = _served(store, name, opts, meta, payloads[pid], counted)
                 beams.setdefault(served, []).append(pid)
             for served, group in beams.items():
-                found = store.query_points(name, group, _own_left_out(served, "").search())
+                # The payload fields finish and the file read, no others.
+                wanted = ("item_id", *served.payload_keys())
+                asked = dataclasses.replace(_own_left_out(served, "").search(), with_payload=wanted)
+                found = store.query_points(name, group, asked)
                 for pid, hits in zip(group, found, strict=True):
                     finished = _own_left_out(served, product_of(payloads[pid])).finish(hits)
                     yield pid, item_of(pid, payloads[pid]), finished

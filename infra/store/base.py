@@ -107,7 +107,8 @@ class Search:
     ``exclude_ids``, scoring at least ``score_threshold``. ``exact`` scans instead of walking
     the HNSW graph (evaluation: the metric should measure the embedding, not the index's
     approximation); ``with_payload=False`` returns ids and scores only, which saves converting
-    each hit's payload; ``hnsw_ef`` overrides the store's search beam for this request.
+    each hit's payload, and a tuple of keys returns those payload fields alone; ``hnsw_ef``
+    overrides the store's search beam for this request.
     """
 
     k: int = 10
@@ -116,7 +117,7 @@ class Search:
     offset: int = 0
     score_threshold: float | None = None
     exact: bool = False
-    with_payload: bool = True
+    with_payload: bool | tuple[str, ...] = True
     hnsw_ef: int | None = None
     with_vectors: bool = False
     mmr: Mmr | None = None
@@ -361,6 +362,12 @@ def query_row(vector: np.ndarray) -> np.ndarray:
             "send a vector with at least one non-zero value."
         )
     return row
+
+
+def payload_wanted(search: Search) -> bool | list[str]:
+    """``Search.with_payload`` as both engines take it: a list of keys, or all or nothing."""
+    keys = search.with_payload
+    return list(keys) if isinstance(keys, tuple) else keys
 
 
 def unindexed(where: Sequence[Condition], indexed: frozenset[str]) -> list[str]:

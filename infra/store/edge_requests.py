@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from infra.store.base import Condition, Hit, IndexParams, Search, unindexed
+from infra.store.base import Condition, Hit, IndexParams, Search, payload_wanted, unindexed
 from infra.store.filters import Part, parts
 
 SCHEMAS = {
@@ -65,7 +65,7 @@ def request(search: Search, query: Any, flt: qe.Filter | None, params: Any) -> q
         filter=flt,
         score_threshold=search.score_threshold,
         params=params,
-        with_payload=search.with_payload,
+        with_payload=payload_wanted(search),
         with_vector=search.with_vectors,
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import models as qm
 
-from infra.store.base import Condition, Hit, IndexParams, Search, unindexed
+from infra.store.base import Condition, Hit, IndexParams, Search, payload_wanted, unindexed
 from infra.store.filters import Part, build
 
 SCHEMAS = {
@@ -112,6 +112,6 @@ def request(query: Any, search: Search, params: qm.SearchParams) -> qm.QueryRequ
         offset=search.offset,
         score_threshold=search.score_threshold,
         params=params,
-        with_payload=search.with_payload,
+        with_payload=payload_wanted(search),
         with_vector=search.with_vectors,
     )

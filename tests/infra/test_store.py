@@ -66,6 +66,19 @@ def test_filtered_query_returns_only_that_label(store: VectorStore) -> None:
     assert store.count("items", [Condition.equals("label", 2)]) == N // 3
 
 
+def test_a_search_can_ask_for_some_payload_fields(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    ids = [point_id("toy", "train", 0), point_id("toy", "train", 1)]
+    for hits in [
+        store.query("items", vectors[:2], Search(5, with_payload=("item_id", "label")))[0],
+        store.query_points("items", ids, Search(5, with_payload=("item_id", "label")))[1],
+    ]:
+        assert len(hits) == 5
+        assert all(set(h.payload) == {"item_id", "label"} for h in hits)
+    everything = store.query("items", vectors[:1], Search(5))[0]
+    assert set(everything[0].payload) == {"item_id", "label", "split", "label_name", "price"}
+
+
 def test_value_counts_are_exact_and_most_common_first(store: VectorStore) -> None:
     _load(store)
     store.delete("items", [point_id("toy", "train", i) for i in (0, 3)])  # two of label 0
