@@ -45,8 +45,9 @@ from catalogs.sample import write_sample_catalog  # noqa: E402
 from catalogs.scan import images, load_items, scan_files  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from infra.store import PointBatch, open_store  # noqa: E402
-from infra.store.base import CollectionSpec, VectorStore, point_id  # noqa: E402
+from infra.store.base import CollectionSpec, point_id  # noqa: E402
 from infra.store.edge import EdgeStore  # noqa: E402
+from infra.store.protocol import VectorStore  # noqa: E402
 from model.backbones import Embedder  # noqa: E402
 from model.embed import iter_dataset_embeddings  # noqa: E402
 from model.images import Box  # noqa: E402

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from catalogs.products import product_of
-from infra.store.base import MAX_K, Search, StoreError, VectorStore
+from infra.store.base import MAX_K, Search, StoreError
+from infra.store.protocol import VectorStore
 from search.metadata import read_meta
 from search.selfquery import all_ids, chunks, self_queries
 

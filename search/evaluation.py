@@ -16,7 +16,8 @@ import numpy as np
 from catalogs.base import Item, SourceInfo
 from catalogs.readers import reader_for
 from catalogs.scan import load_items
-from infra.store.base import Condition, Hit, Search, VectorStore
+from infra.store.base import Condition, Hit, Search
+from infra.store.protocol import VectorStore
 from model.metrics import retrieval_metrics, without_copies
 from search import baselines
 from search.indexing import point_ids

@@ -20,7 +20,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from catalogs.products import product_of
-from infra.store.base import Condition, Hit, StoreError, VectorStore
+from infra.store.base import Condition, Hit, StoreError
+from infra.store.protocol import VectorStore
 from search.filter_check import matches, served_right
 from search.filters import check_filters, fields_of
 from search.metadata import CollectionMeta

@@ -23,7 +23,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infra.store.base import Search, VectorStore
+from infra.store.base import Search
+from infra.store.protocol import VectorStore
 from search.export import ExportSpec, by_same, item_of
 from search.selfquery import BATCH, all_ids, chunks
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infra.store.base import StoreError, VectorStore
+from infra.store.base import StoreError
+from infra.store.protocol import VectorStore
 from search import products
 from search.export import (
     Exported,

@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infra.store.base import Condition, Hit, IndexParams, Search, VectorStore
+from infra.store.base import Condition, Hit, IndexParams, Search
+from infra.store.protocol import VectorStore
 from search.filters import fields_of
 from search.metadata import CollectionMeta, WeakFilter, read_meta, write_meta
 from search.options import QueryOptions

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from infra.store.base import Condition, StoreError, VectorStore
+from infra.store.base import Condition, StoreError
+from infra.store.protocol import VectorStore
 from search.metadata import CollectionMeta, read_meta
 
 _ACCEPTS: dict[str, tuple[type, ...]] = {

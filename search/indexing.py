@@ -20,7 +20,8 @@ import numpy as np
 
 from catalogs.base import Item, SourceInfo, payload
 from catalogs.products import PRODUCT
-from infra.store.base import CollectionSpec, IndexParams, PointBatch, VectorStore, point_id
+from infra.store.base import CollectionSpec, IndexParams, PointBatch, point_id
+from infra.store.protocol import VectorStore
 from search import filter_check
 from search.metadata import CollectionMeta, write_meta
 from search.revisions import Digest

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalogs.base import SourceKind
-from infra.store.base import VectorStore
+from infra.store.protocol import VectorStore
 
 
 class WeakFilter(BaseModel):

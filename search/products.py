@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalogs.products import PRODUCT, product_of
-from infra.store.base import MAX_K, Condition, Hit, NotFoundError, VectorStore
+from infra.store.base import MAX_K, Condition, Hit, NotFoundError
+from infra.store.protocol import VectorStore
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
 

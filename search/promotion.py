@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from infra.store.base import StoreError, VectorStore
+from infra.store.base import StoreError
+from infra.store.protocol import VectorStore
 from search.metadata import CollectionMeta, read_meta
 from search.revisions import base_of, revisions
 

@@ -18,11 +18,11 @@ from infra.store.base import (
     NotFoundError,
     Search,
     StoreError,
-    VectorStore,
     point_id,
     query_row,
     stored_in_order,
 )
+from infra.store.protocol import VectorStore
 from search import products
 from search.filter_check import matches, served_right
 from search.filters import check_against, check_filters, fields_of

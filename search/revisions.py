@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from infra.store.base import StoreBusyError, VectorStore
+from infra.store.base import StoreBusyError
+from infra.store.protocol import VectorStore
 from search.metadata import read_meta, write_meta
 
 _REVISION = re.compile(r"^(?P<base>.+)-r(?P<n>\d+)$")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from infra.store.base import Hit, Search, VectorStore
+from infra.store.base import Hit, Search
+from infra.store.protocol import VectorStore
 
 BATCH = 256  # queries per store call
 

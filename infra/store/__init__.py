@@ -9,10 +9,10 @@ from infra.store.base import (
     StoreBusyError,
     StoreError,
     StoreUnavailableError,
-    VectorStore,
     point_id,
 )
 from infra.store.factory import held_store, open_store
+from infra.store.protocol import VectorStore
 
 __all__ = [
     "Condition",

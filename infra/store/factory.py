@@ -8,8 +8,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from infra.settings.sections import StoreSettings
-from infra.store.base import IndexParams, VectorStore
+from infra.store.base import IndexParams
 from infra.store.edge import EdgeStore
+from infra.store.protocol import VectorStore
 
 if TYPE_CHECKING:
     from infra.store.server import ServerConfig, ServerStore

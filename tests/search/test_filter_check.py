@@ -17,10 +17,10 @@ from infra.store.base import (
     IndexParams,
     PointBatch,
     Search,
-    VectorStore,
     point_id,
 )
 from infra.store.edge import EdgeStore
+from infra.store.protocol import VectorStore
 from model.metrics import l2_normalise
 from search.export import ExportSpec
 from search.export_run import export_neighbours
