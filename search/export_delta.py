@@ -9,6 +9,13 @@ is found from ``x``'s side, cosine being symmetric: a self-query of ``x`` with a
 its ``k``, every list whose last score is below the cut-off's is taken as stale too. Dedup and
 the cap only ever drop hits below a kept one, so an item ranking below a full list's last entry
 cannot change it.
+
+Where the export keeps a reserve (each list's next few entries past ``k``,
+search/export_file.py), a list that an item left or entered is repaired without the index: the
+items that left are taken out, those that entered put in at their score, and the list asked
+again only when fewer than ``k`` remain. That is exact for a plain top-k: the reserved list held
+every item scoring at or above its last entry, and every new or changed one that does is found
+as above (its last entry being the reserve's).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import pyarrow.compute as pc
 from infra.store.base import Search
 from infra.store.protocol import VectorStore
 from search.export import ExportSpec, by_same, item_of
-from search.selfquery import BATCH, all_ids, chunks
+from search.selfquery import BATCH, chunks
 
 REVERSE_K = 200  # hits asked of each new item's self-query before the cut-off rule applies
 TOLERANCE = 1e-5  # scores are kept as float32 in the file: compare with room for rounding
@@ -50,15 +57,14 @@ class Changes:
 
 
 def _fingerprints(store: VectorStore, name: str, items: dict[str, str]) -> dict[str, bytes]:
-    """Each point's digest of its vector and payload, read a batch at a time."""
+    """Each point's digest of its vector and payload, read a page at a time."""
     out: dict[str, bytes] = {}
-    for chunk in chunks(all_ids(store, name), BATCH):
-        vectors, payloads = store.vectors(name, chunk), store.payloads(name, chunk)
-        for pid in chunk:
-            h = hashlib.blake2b(np.asarray(vectors[pid], np.float32).tobytes(), digest_size=16)
-            h.update(orjson.dumps(payloads[pid], option=orjson.OPT_SORT_KEYS))
+    for page in store.points(name):
+        for pid, vector, payload in zip(page.ids, page.vectors, page.payloads, strict=True):
+            h = hashlib.blake2b(vector.tobytes(), digest_size=16)
+            h.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
             out[pid] = h.digest()
-            items[pid] = item_of(pid, payloads[pid])
+            items[pid] = item_of(pid, payload)
     return out
 
 
@@ -74,10 +80,19 @@ def changes(store: VectorStore, old: str, new: str) -> Changes:
     return found
 
 
+Entered = dict[str, dict[str, float]]  # list's item id -> {item entering it: its score}
+
+
 def stale_lists(
-    store: VectorStore, new: str, spec: ExportSpec, previous: pa.Table, ch: Changes
-) -> set[str]:
-    """Item ids whose lists must be recomputed in ``new``."""
+    store: VectorStore,
+    new: str,
+    spec: ExportSpec,
+    previous: pa.Table,
+    ch: Changes,
+    reserved: bool = False,
+) -> tuple[set[str], Entered]:
+    """Item ids whose lists must be recomputed in ``new``; with a ``reserved`` previous export,
+    the lists left to repair instead, with the items that entered each."""
     k = spec.opts.k
     stats = previous.group_by("item_id").aggregate([("score", "min"), ("rank", "count")])
     items = stats.column("item_id").to_pylist()
@@ -85,22 +100,24 @@ def stale_lists(
     full = np.asarray(stats.column("rank_count").to_numpy(zero_copy_only=False)) >= k
     stale = {ch.items[p] for p in ch.touched}
     gone = sorted({ch.items[p] for p in ch.removed | ch.changed})
-    if gone:
+    if gone and not reserved:
         holding = previous.filter(pc.is_in(previous.column("neighbour_id"), pa.array(gone)))
         stale |= set(holding.column("item_id").to_pylist())
+    entered: Entered = {}
     if not ch.touched:
-        return stale
+        return stale, entered
     # Short lists, and items with none at all (no neighbour passed the filter), may gain one.
     stale |= {i for i, f in zip(items, full, strict=True) if not f}
     stale |= set(ch.points) - set(items)
     if full.any():
         last_of = dict(zip(items, last.tolist(), strict=True))
         lowest = float(last[full].min())
-        entered, cuts = _entered(store, new, spec, sorted(ch.touched), ch.items, last_of, lowest)
-        stale |= entered
+        cuts = _entered(store, new, spec, sorted(ch.touched), ch.items, last_of, lowest, entered)
         if cuts:
-            stale |= _beyond_cuts(store, new, cuts, last_of, ch.points)
-    return stale
+            _beyond_cuts(store, new, cuts, last_of, ch, entered)
+    if not reserved:
+        return stale | set(entered), {}
+    return stale, {i: e for i, e in entered.items() if i not in stale}
 
 
 def _reverse_search(spec: ExportSpec, where: Sequence[Any], lowest: float) -> Search:
@@ -131,10 +148,11 @@ def _entered(
     item_of_point: dict[str, str],
     last_of: dict[str, float],
     lowest: float,
-) -> tuple[set[str], dict[str, float]]:
-    """Lists that a new or changed item among ``ids`` scores at or above the last entry of, and
-    the items whose self-query was cut off at its ``k``, with the score it was cut at."""
-    entered: set[str] = set()
+    entered: Entered,
+) -> dict[str, float]:
+    """Find the lists that a new or changed item among ``ids`` scores at or above the last
+    entry of (into ``entered``); the items whose self-query was cut off at its ``k``, with the
+    score it was cut at."""
     cuts: dict[str, float] = {}
     for values, members in _groups(store, name, spec, ids).items():
         if None in values:  # no field to share: it enters no list
@@ -146,10 +164,10 @@ def _entered(
                 for h in hits:
                     item = item_of_point[h.id]
                     if h.score >= last_of.get(item, np.inf) - TOLERANCE:
-                        entered.add(item)
+                        entered.setdefault(item, {})[item_of_point[pid]] = h.score
                 if len(hits) == REVERSE_K:
                     cuts[pid] = hits[-1].score
-    return entered, cuts
+    return cuts
 
 
 def _beyond_cuts(
@@ -157,30 +175,68 @@ def _beyond_cuts(
     name: str,
     cuts: dict[str, float],
     last_of: dict[str, float],
-    points: dict[str, str],
-) -> set[str]:
+    ch: Changes,
+    entered: Entered,
+) -> None:
     """Lists whose last entry scores below a cut-off query's last hit, so that the query could
     not show them: the cosine to each is computed from the stored vectors."""
     highest = max(cuts.values()) + TOLERANCE
-    candidates = [i for i, s in last_of.items() if s <= highest and i in points]
+    candidates = [i for i, s in last_of.items() if s <= highest and i in ch.points]
     if not candidates:
-        return set()
-    xs = list(cuts)
-    x = _unit(np.stack([v for _, v in sorted(store.vectors(name, xs).items())]))
-    order = sorted(xs)
+        return
+    order = sorted(cuts)
+    found = store.vectors(name, order)
+    x = _unit(np.stack([found[p] for p in order]))
     cut = np.asarray([cuts[p] for p in order]) + TOLERANCE
-    stale: set[str] = set()
     for chunk in chunks(candidates, 4096):
-        pids = [points[i] for i in chunk]
+        pids = [ch.points[i] for i in chunk]
         found = store.vectors(name, pids)
         y = _unit(np.stack([found[p] for p in pids]))
         last = np.asarray([last_of[i] for i in chunk]) - TOLERANCE
         sims = x @ y.T  # [cut queries, candidates]
         hit = (sims >= last[None, :]) & (last[None, :] <= cut[:, None])
-        stale |= {chunk[int(j)] for j in np.flatnonzero(hit.any(axis=0))}
-    return stale
+        for q, j in zip(*np.nonzero(hit), strict=True):
+            if pids[j] != order[q]:  # never a list of its own
+                entered.setdefault(chunk[j], {})[ch.items[order[q]]] = float(sims[q, j])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, np.float32)
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+
+def repair(
+    kept: pa.Table, ch: Changes, entered: Entered, k: int, keep: int
+) -> tuple[pa.Table, int, set[str]]:
+    """The lists of ``kept`` (an export with its reserve, stale lists left out), those an item
+    left or entered repaired and cut to ``keep`` entries; how many were; and the items whose
+    lists fell short of ``k`` entries, left out to be asked again."""
+    gone = pa.array(sorted({ch.items[p] for p in ch.removed | ch.changed}), pa.string())
+    left = pc.is_in(kept.column("neighbour_id"), gone)
+    removed = {ch.items[p] for p in ch.removed}
+    reached = set(kept.filter(left).column("item_id").to_pylist()) | (set(entered) - removed)
+    mask = pc.is_in(kept.column("item_id"), pa.array(sorted(reached), pa.string()))
+    joins = [(i, o, x) for i, e in entered.items() if i not in removed for o, x in e.items()]
+    owner, other, score = (list(c) for c in zip(*joins, strict=True)) if joins else ([], [], [])
+    joined = pa.table(
+        {
+            "item_id": pa.array(owner, pa.string()),
+            "neighbour_id": pa.array(other, pa.string()),
+            "score": pa.array(score, pa.float32()),
+        }
+    )
+    names = ["item_id", "neighbour_id", "score"]
+    rows = pa.concat_tables([kept.filter(pc.and_(mask, pc.invert(left))).select(names), joined])
+    # Arrow's sort is stable: entries of equal score keep their order, the kept ones first.
+    rows = rows.sort_by([("item_id", "ascending"), ("score", "descending")])
+    codes = rows.column("item_id").combine_chunks().dictionary_encode().indices.to_numpy()
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    sizes = np.diff(np.append(starts, len(codes)))
+    rank = np.arange(len(codes)) - np.repeat(starts, sizes) + 1
+    size = np.repeat(sizes, sizes)
+    short = set(rows.filter(pa.array((size < k) & (rank == 1))).column("item_id").to_pylist())
+    fixed = rows.append_column("rank", pa.array(rank, pa.int32()))
+    fixed = fixed.filter(pa.array((size >= k) & (rank <= keep)))
+    untouched = kept.filter(pc.invert(mask))
+    repaired = len(starts) - len(short)
+    return pa.concat_tables([untouched, fixed.select(untouched.column_names)]), repaired, short

@@ -11,21 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infra.store.base import StoreError
+from infra.store.base import Hit, StoreError
 from infra.store.protocol import VectorStore
 from search import products
-from search.export import (
-    Exported,
-    ExportSpec,
-    TableWriter,
-    check_spec,
-    file_metadata,
-    header,
-    neighbour_lists,
-    read_export,
-    write_extra,
-)
-from search.export_delta import changes, stale_lists
+from search.export import Exported, ExportSpec, check_spec, header, item_of, neighbour_lists
+from search.export_delta import changes, repair, stale_lists
+from search.export_file import TableWriter, file_metadata, read_lists, write_extra
 from search.metadata import read_meta
 from search.selfquery import all_ids
 
@@ -49,14 +40,16 @@ def export_neighbours(
     check_spec(store, collection, spec, meta)
     spec = dataclasses.replace(spec, opts=products.grouped(spec.opts, meta))
     base = _usable(store, spec, previous)
-    with TableWriter(out, header(collection, meta, spec, previous=base)) as writer:
+    made = header(collection, meta, spec, previous=base)
+    repaired = 0
+    with TableWriter(out, made, spec.opts.k, spec.reserve) as writer:
         if base is None or previous is None:
             ids = all_ids(store, collection)
         else:
-            ids = _keep_unchanged(store, base, collection, spec, read_export(previous), writer)
+            ids, repaired = _keep_unchanged(store, base, collection, spec, previous, writer)
         done = 0
         for _, item, hits in neighbour_lists(store, collection, spec, ids, meta):
-            writer.add(item, hits)
+            writer.add(item, *_columns(hits))
             done += 1
             if progress is not None and done % 256 == 0:
                 progress(256)
@@ -64,7 +57,13 @@ def export_neighbours(
             progress(done % 256)
     extra = write_extra(out, formats)
     seconds = time.perf_counter() - start
-    return Exported(out, collection, writer.items, writer.rows, seconds, len(ids), base, extra)
+    return Exported(
+        out, collection, writer.items, writer.rows, seconds, len(ids), repaired, base, extra
+    )
+
+
+def _columns(hits: list[Hit]) -> tuple[list[str], list[float]]:
+    return [item_of(h.id, h.payload) for h in hits], [h.score for h in hits]
 
 
 def _usable(store: VectorStore, spec: ExportSpec, previous: Path | None) -> str | None:
@@ -87,16 +86,22 @@ def _keep_unchanged(
     old: str,
     new: str,
     spec: ExportSpec,
-    previous: pa.Table,
+    previous: Path,
     writer: TableWriter,
-) -> list[str]:
-    """Copy the lists no change can reach into ``writer``; the point ids left to compute."""
+) -> tuple[list[str], int]:
+    """Copy the lists no change can reach into ``writer``, and those the reserve repairs; the
+    point ids left to compute, and how many lists were repaired."""
+    table, reserved = read_lists(previous)
     found = changes(store, old, new)
-    stale = stale_lists(store, new, spec, previous, found)
+    stale, entered = stale_lists(store, new, spec, table, found, reserved)
     dropped = pa.array(sorted(stale | {found.items[p] for p in found.removed}), pa.string())
-    kept = previous.filter(pc.invert(pc.is_in(previous.column("item_id"), dropped)))
+    kept = table.filter(pc.invert(pc.is_in(table.column("item_id"), dropped)))
+    repaired = 0
+    if reserved:
+        kept, repaired, short = repair(kept, found, entered, spec.opts.k, writer.k + spec.reserve)
+        stale |= short
     writer.add_rows(kept, len(pc.unique(kept.column("item_id"))))
-    return [found.points[i] for i in sorted(stale) if i in found.points]
+    return [found.points[i] for i in sorted(stale) if i in found.points], repaired
 
 
 def default_path(exports_dir: Path, collection: str) -> Path:

@@ -12,7 +12,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from infra.settings import Settings
 from infra.settings.sections import ExportSettings
 from infra.store import StoreBusyError, VectorStore, open_store
-from search.export import ExportSpec, read_export
+from search.export import ExportSpec
+from search.export_file import read_export
 from search.export_run import check_out, default_path, export_neighbours
 from search.metadata import read_meta, write_meta
 from search.request import QueryArgs

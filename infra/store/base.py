@@ -99,6 +99,20 @@ class PointBatch:
             )
 
 
+PAGE = 4096  # points a scroll of a whole collection reads at a time
+
+
+def stored_points(records: Sequence[Any]) -> PointBatch:
+    """A page of either engine's records (id, vector, payload) as one batch: the vectors
+    stacked in one call, each record's properties read once (each read converts anew)."""
+    ids, vectors, payloads = [], [], []
+    for r in records:
+        ids.append(str(r.id))
+        vectors.append(r.vector)
+        payloads.append(dict(r.payload or {}))
+    return PointBatch(ids, np.asarray(vectors, dtype=np.float32), payloads)
+
+
 @dataclass(frozen=True)
 class Search:
     """What one search asks for, the same on both backends.

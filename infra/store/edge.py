@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,6 +13,7 @@ import qdrant_edge as qe
 
 from infra.files import try_lock, write_json_atomically
 from infra.store.base import (
+    PAGE,
     CollectionSpec,
     Condition,
     Hit,
@@ -28,6 +29,7 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
+    stored_points,
     unknown_collection,
 )
 from infra.store.edge_requests import (
@@ -276,6 +278,15 @@ class EdgeStore(StoreBase):
     def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         records = self._shard(name).retrieve(list(ids), with_payload=True, with_vector=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
+
+    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
+        shard, offset = self._shard(name), None
+        while True:
+            asked = qe.ScrollRequest(limit=page, offset=offset, with_payload=True, with_vector=True)
+            records, offset = shard.scroll(asked)
+            yield stored_points(records)
+            if offset is None:
+                return
 
     def _run(self, name: str, requests: list[qe.QueryRequest]) -> list[list[Hit]]:
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, Self
 
 import numpy as np
 
-from infra.store.base import CollectionSpec, Condition, Hit, PointBatch, Scalar, Search
+from infra.store.base import PAGE, CollectionSpec, Condition, Hit, PointBatch, Scalar, Search
 
 
 class VectorStore(Protocol):
@@ -74,6 +74,10 @@ class VectorStore(Protocol):
         """Stored vectors by id; ids not in the collection are absent from the result."""
 
     def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
+        """Every stored point with its vector and payload, ``page`` at a time, in the store's
+        order (one scroll a page: reading a whole collection, no list of ids is needed)."""
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         """The hits of ``search`` for each row of ``vectors`` [Q, D]."""

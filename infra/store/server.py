@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from infra.store.base import (
+    PAGE,
     CollectionSpec,
     Condition,
     Hit,
@@ -28,6 +29,7 @@ from infra.store.base import (
     check_dimension_of,
     example_query,
     stored_in_order,
+    stored_points,
     unknown_collection,
 )
 from infra.store.server_requests import (
@@ -236,6 +238,21 @@ class ServerStore(StoreBase):
         self.dimension(name)
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
+
+    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
+        self.dimension(name)
+        offset: Any = None
+
+        def scroll() -> tuple[list[Any], Any]:
+            return self._client.scroll(
+                name, limit=page, offset=offset, with_payload=True, with_vectors=True
+            )
+
+        while True:
+            records, offset = self._call(scroll)
+            yield stored_points(records)
+            if offset is None:
+                return
 
     def _request(self, name: str, query: Any, search: Search) -> qm.QueryRequest:
         params = search_params(self.config.index, search, self.indexed_fields(name))

@@ -79,6 +79,21 @@ def test_a_search_can_ask_for_some_payload_fields(store: VectorStore) -> None:
     assert set(everything[0].payload) == {"item_id", "label", "split", "label_name", "price"}
 
 
+def test_a_whole_collection_reads_a_page_at_a_time(store: VectorStore) -> None:
+    vectors, _ = _load(store)
+    pages = list(store.points("items", page=25))
+    assert [len(p.ids) for p in pages] == [25, 25, 10]
+    ids = [i for p in pages for i in p.ids]
+    position = {point_id("toy", "train", i): i for i in range(N)}
+    assert sorted(ids) == sorted(position)
+    order = [position[i] for i in ids]
+    read = np.concatenate([p.vectors for p in pages])
+    np.testing.assert_allclose(read, vectors[order], atol=1e-6)
+    payloads = [x for p in pages for x in p.payloads]
+    assert [x["item_id"] for x in payloads] == [f"train-{i}" for i in order]
+    assert payloads == [store.payloads("items", [i])[i] for i in ids]
+
+
 def test_value_counts_are_exact_and_most_common_first(store: VectorStore) -> None:
     _load(store)
     store.delete("items", [point_id("toy", "train", i) for i in (0, 3)])  # two of label 0

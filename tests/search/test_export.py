@@ -4,6 +4,7 @@ live queries with their options, and an incremental update equal to a full recom
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from infra.store import PointBatch, StoreError, VectorStore, point_id
 from infra.store.base import CollectionSpec, Condition
 from model.metrics import l2_normalise
 from search import export_delta
-from search.export import ExportSpec, file_metadata
+from search.export import ExportSpec
+from search.export_file import file_metadata, reserve_path
 from search.export_run import export_neighbours
 from search.options import QueryOptions
 from search.query import similar_to_items
@@ -112,6 +114,9 @@ def _change(store: VectorStore, name: str, how: str) -> None:
         store.upsert(name, PointBatch(ids[N:], v[N:], payloads[N:]))
     elif how == "shrunk":
         store.delete(name, [ids[3], ids[40], ids[41], ids[150]])
+    elif how == "hollowed":  # i0's five nearest removed: more than its list's reserve
+        nearest = np.argsort(-(v[:N] @ v[0]))[1:6]
+        store.delete(name, [ids[i] for i in nearest])
     else:  # two vectors moved, one item's label changed
         rng = np.random.default_rng(5)
         moved = l2_normalise(rng.standard_normal((2, DIM)).astype(np.float32))
@@ -120,7 +125,7 @@ def _change(store: VectorStore, name: str, how: str) -> None:
     store.finalize(name)
 
 
-@pytest.mark.parametrize("how", ["grown", "shrunk", "changed"])
+@pytest.mark.parametrize("how", ["grown", "shrunk", "hollowed", "changed"])
 @pytest.mark.parametrize("reverse_k", [export_delta.REVERSE_K, 2])
 def test_an_incremental_export_equals_a_full_one(
     store: VectorStore, tmp_path: Path, how: str, reverse_k: int, monkeypatch: pytest.MonkeyPatch
@@ -142,7 +147,27 @@ def test_an_incremental_export_equals_a_full_one(
         assert _rows(update.path) == _rows(full.path)
         assert (update.items, update.rows) == (full.items, full.rows)
         if reverse_k > 2:  # the few lists a small change reaches, not all of them
-            assert 0 < update.computed < N // 2
+            assert 0 < update.computed + update.repaired < N // 2
+        # A plain top-k keeps a reserve: the lists an item left are repaired from it, not
+        # asked again; dedup and the cap keep none.
+        assert (update.repaired > 0) == (spec.reserve > 0)
+        if how == "shrunk" and spec.reserve:
+            assert update.computed == 0
+
+
+def test_an_update_takes_only_its_own_exports_reserve(store: VectorStore, tmp_path: Path) -> None:
+    _collection(store, "old")
+    spec = ExportSpec(QueryOptions(k=6))
+    first = export_neighbours(store, "old", spec, tmp_path / "a.parquet")
+    other = export_neighbours(store, "old", spec, tmp_path / "b.parquet")
+    assert reserve_path(first.path).is_file() and first.rows == 6 * N
+    os.replace(reserve_path(other.path), reserve_path(first.path))  # another export's reserve
+    _collection(store, "new")
+    _change(store, "new", "shrunk")
+    full = export_neighbours(store, "new", spec, tmp_path / "full.parquet")
+    update = export_neighbours(store, "new", spec, tmp_path / "u.parquet", previous=first.path)
+    assert update.repaired == 0 and update.computed > 0
+    assert _rows(update.path) == _rows(full.path)
 
 
 def test_an_export_of_another_spec_is_not_reused(store: VectorStore, tmp_path: Path) -> None:

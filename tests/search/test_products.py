@@ -12,7 +12,8 @@ from infra.store import NotFoundError, PointBatch, VectorStore, point_id
 from infra.store.base import CollectionSpec
 from model.metrics import l2_normalise
 from search.duplicates import find_duplicates
-from search.export import ExportSpec, read_export
+from search.export import ExportSpec
+from search.export_file import read_export
 from search.export_run import export_neighbours
 from search.options import QueryOptions
 from search.query import recommend, similar_to_item, similar_to_items, similar_to_vector

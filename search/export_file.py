@@ -1,0 +1,198 @@
+"""The export's files: the lists as Parquet rows (``item_id, rank, neighbour_id, score``),
+streamed under a temporary name and renamed when complete, and CSV or JSON Lines beside them.
+
+Where the spec allows (:attr:`search.export.ExportSpec.reserve`), each list's next few entries
+are kept in a hidden file beside the export, ``.<name>.reserve.parquet``, same columns, ranks
+after ``k``: an update that removes an entry from a list takes the next one from there instead
+of asking the index again (search/export_delta.py). Consumers read the export alone; the two
+files carry one ``export_id``, so a reserve left from another export is never used with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from infra.store.base import StoreError
+
+SCHEMA = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("rank", pa.int32()),
+        ("neighbour_id", pa.string()),
+        ("score", pa.float32()),
+    ]
+)
+FORMATS = ("parquet", "csv", "jsonl")
+ROW_GROUP = 100_000  # rows buffered before they are written: memory stays flat
+
+
+def reserve_path(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.reserve.parquet")
+
+
+class _Sink:
+    """One Parquet file written under a temporary name, its rows buffered a row group at a time."""
+
+    def __init__(self, path: Path, meta: dict[bytes | str, bytes | str]) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+        self.rows = 0
+        self._columns: dict[str, list[Any]] = {f: [] for f in SCHEMA.names}
+        self._writer = pq.ParquetWriter(self.partial, SCHEMA.with_metadata(meta))
+
+    def add(
+        self, item_id: str, start: int, neighbours: Sequence[str], scores: Sequence[float]
+    ) -> None:
+        c = self._columns
+        c["item_id"].extend([item_id] * len(neighbours))
+        c["rank"].extend(range(start, start + len(neighbours)))
+        c["neighbour_id"].extend(neighbours)
+        c["score"].extend(scores)
+        if len(c["rank"]) >= ROW_GROUP:
+            self.flush()
+
+    def add_table(self, table: pa.Table) -> None:
+        self.flush()
+        for start in range(0, table.num_rows, ROW_GROUP):
+            self._writer.write_table(table.slice(start, ROW_GROUP).select(SCHEMA.names))
+        self.rows += table.num_rows
+
+    def flush(self) -> None:
+        if not self._columns["rank"]:
+            return
+        batch = pa.table(self._columns, schema=SCHEMA)
+        self._writer.write_table(batch)
+        self.rows += batch.num_rows
+        self._columns = {f: [] for f in SCHEMA.names}
+
+    def close(self, keep: bool) -> None:
+        try:
+            if keep:
+                self.flush()
+        finally:
+            self._writer.close()
+        if keep:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+class TableWriter:
+    """Each list's first ``k`` entries into the export, the rest into its reserve (when
+    ``reserve``), both under temporary names renamed when complete: a killed export leaves the
+    previous files, never half of new ones."""
+
+    def __init__(self, path: Path, metadata: dict[str, Any], k: int, reserve: int = 0) -> None:
+        if path.suffix != ".parquet":
+            raise StoreError(f"write the export to a .parquet file, not {path.name!r}.")
+        self.path, self.k, self.reserve = path, k, reserve
+        self.items = 0
+        self._meta: dict[bytes | str, bytes | str] = {
+            f"lookalike.{k}": json.dumps(v)
+            for k, v in (metadata | {"export_id": uuid.uuid4().hex}).items()
+        }
+        self._main: _Sink | None = None
+        self._extra: _Sink | None = None
+
+    @property
+    def rows(self) -> int:
+        return self._main.rows if self._main is not None else 0
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._main = _Sink(self.path, self._meta)
+        if self.reserve:
+            self._extra = _Sink(reserve_path(self.path), self._meta)
+        return self
+
+    def add(self, item_id: str, neighbours: Sequence[str], scores: Sequence[float]) -> None:
+        """One item's list, best first: its first ``k`` entries exported, the rest reserved."""
+        assert self._main is not None
+        k = self.k
+        self._main.add(item_id, 1, neighbours[:k], scores[:k])
+        if self._extra is not None and len(neighbours) > k:
+            self._extra.add(item_id, k + 1, neighbours[k:], scores[k:])
+        self.items += 1
+
+    def add_rows(self, table: pa.Table, items: int) -> None:
+        """Rows kept from an earlier export (and its reserve), holding ``items`` items' lists."""
+        assert self._main is not None
+        ranks = table.column("rank")
+        self._main.add_table(table.filter(pc.less_equal(ranks, self.k)))
+        if self._extra is not None:
+            self._extra.add_table(table.filter(pc.greater(ranks, self.k)))
+        self.items += items
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        assert self._main is not None
+        keep = exc_type is None
+        try:
+            if self._extra is not None:
+                self._extra.close(keep)  # renamed first: the export it belongs to follows
+            elif keep:
+                reserve_path(self.path).unlink(missing_ok=True)
+        finally:
+            self._main.close(keep)
+
+
+def file_metadata(path: Path) -> dict[str, Any]:
+    """What an export recorded about itself (collection, model, spec...)."""
+    raw = pq.read_schema(path).metadata or {}
+    prefix = b"lookalike."
+    return {
+        k[len(prefix) :].decode(): json.loads(v) for k, v in raw.items() if k.startswith(prefix)
+    }
+
+
+def read_export(path: Path) -> pa.Table:
+    """A whole export file; a file that is not one is named."""
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"{path} is not a readable export ({exc}): export again.") from None
+
+
+def read_lists(path: Path) -> tuple[pa.Table, bool]:
+    """An export's rows with its reserve's appended, and whether there was one that belongs to
+    it (written by the same export)."""
+    table = read_export(path)
+    extra = reserve_path(path)
+    try:
+        ours = file_metadata(extra).get("export_id") == file_metadata(path).get("export_id")
+        if ours:
+            return pa.concat_tables([table, pq.read_table(extra)]), True
+    except (OSError, pa.ArrowException):
+        pass  # none, or unreadable: the lists it would have repaired are asked again
+    return table, False
+
+
+def write_extra(path: Path, formats: Sequence[str]) -> tuple[Path, ...]:
+    """The Parquet file's rows as CSV and/or JSON Lines beside it, row group by row group."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise StoreError(f"unknown export format {unknown[0]!r}; choose from {', '.join(FORMATS)}.")
+    out = []
+    for fmt in dict.fromkeys(f for f in formats if f != "parquet"):
+        target = path.with_suffix(f".{fmt}")
+        partial = target.with_name(f".{target.name}.partial")
+        source = pq.ParquetFile(path)
+        with partial.open("wb") as f:
+            for n in range(source.num_row_groups):
+                table = source.read_row_group(n)
+                if fmt == "csv":
+                    options = pacsv.WriteOptions(include_header=n == 0)
+                    pacsv.write_csv(table, f, write_options=options)
+                else:
+                    f.write("".join(json.dumps(r) + "\n" for r in table.to_pylist()).encode())
+        os.replace(partial, target)
+        out.append(target)
+    return tuple(out)
