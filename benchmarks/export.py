@@ -34,20 +34,15 @@ from infra.store import PointBatch, VectorStore, open_store, point_id  # noqa: E
 from search.export import ExportSpec  # noqa: E402
 from search.export_run import Exported, export_neighbours  # noqa: E402
 from search.options import QueryOptions  # noqa: E402
-from search.selfquery import all_ids, chunks  # noqa: E402
 
 BLOCK = 4096
 
 
 def _all(store: VectorStore, name: str) -> tuple[list[str], np.ndarray, list[dict[str, Any]]]:
-    ids = all_ids(store, name)
-    vecs: list[np.ndarray] = []
-    pays: list[dict[str, Any]] = []
-    for chunk in chunks(ids, 4096):
-        v, p = store.vectors(name, chunk), store.payloads(name, chunk)
-        vecs.extend(v[i] for i in chunk)
-        pays.extend(p[i] for i in chunk)
-    return ids, np.stack(vecs).astype(np.float32), pays
+    pages = list(store.points(name))
+    ids = [i for p in pages for i in p.ids]
+    payloads = [x for p in pages for x in p.payloads]
+    return ids, np.concatenate([p.vectors for p in pages]).astype(np.float32), payloads
 
 
 def exact_join(vectors: np.ndarray, k: int) -> tuple[np.ndarray, float]:

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from catalogs.products import product_of
-from infra.store.base import Condition, Hit, StoreError
+from infra.store.base import Condition, Hit, PointBatch, StoreError
 from infra.store.protocol import VectorStore
 from search.filter_check import matches, served_right
 from search.filters import check_filters, fields_of
 from search.metadata import CollectionMeta
 from search.options import QueryOptions
-from search.selfquery import BATCH, chunks
 
 RESERVE = 3  # entries kept past k where a list may take them (k 20 -> 23: +1-3% export time)
 
@@ -106,15 +105,19 @@ def neighbour_lists(
     store: VectorStore,
     name: str,
     spec: ExportSpec,
-    ids: Sequence[str],
+    pages: Iterable[PointBatch],
     meta: CollectionMeta | None = None,
 ) -> Iterator[tuple[str, str, list[Hit]]]:
-    """(point id, item id, finished hits) for each of ``ids``, a batch a store call per group
-    of ``same`` values in it (and per beam, where ``meta`` records weak filter values)."""
+    """(point id, item id, finished hits) for each point of ``pages`` (stored points, as
+    :meth:`VectorStore.points` reads them), a store call per group of ``same`` values in a page
+    (and per beam, where ``meta`` records weak filter values)."""
     counted: dict[tuple[Condition, ...], int] = {}  # counts of a collection without a digest
-    for chunk in chunks(ids, BATCH):
-        payloads = store.payloads(name, chunk)
-        for values, members in by_same(spec, chunk, payloads).items():
+    # Every payload names its item: the hits' point ids are not needed (nor converted).
+    named = meta is not None and "item_id" in (meta.fields or {})
+    for page in pages:
+        payloads = dict(zip(page.ids, page.payloads, strict=True))
+        row = {pid: n for n, pid in enumerate(page.ids)}
+        for values, members in by_same(spec, page.ids, payloads).items():
             if None in values:  # an item without the field has no neighbour sharing it
                 for pid in members:
                     yield pid, item_of(pid, payloads[pid]), []
@@ -128,8 +131,11 @@ def neighbour_lists(
             for served, group in beams.items():
                 # The payload fields finish and the file read, no others.
                 wanted = ("item_id", *served.payload_keys())
-                asked = dataclasses.replace(_own_left_out(served, "").search(), with_payload=wanted)
-                found = store.query_points(name, group, asked)
+                asked = dataclasses.replace(
+                    _own_left_out(served, "").search(), with_payload=wanted, with_ids=not named
+                )
+                vectors = page.vectors[[row[pid] for pid in group]]
+                found = store.query_points(name, group, asked, vectors)
                 for pid, hits in zip(group, found, strict=True):
                     finished = _own_left_out(served, product_of(payloads[pid])).finish(hits)
                     yield pid, item_of(pid, payloads[pid]), finished

@@ -30,12 +30,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infra.store.base import Search
+from infra.store.base import PointBatch, Search
 from infra.store.protocol import VectorStore
 from search.export import ExportSpec, by_same, item_of
+from search.export_file import Digests
 from search.selfquery import BATCH, chunks
 
-REVERSE_K = 200  # hits asked of each new item's self-query before the cut-off rule applies
+REVERSE_K = 64  # hits asked of each new item's self-query before the cut-off rule applies
 TOLERANCE = 1e-5  # scores are kept as float32 in the file: compare with room for rounding
 
 
@@ -56,27 +57,35 @@ class Changes:
         return self.added | self.changed
 
 
-def _fingerprints(store: VectorStore, name: str, items: dict[str, str]) -> dict[str, bytes]:
-    """Each point's digest of its vector and payload, read a page at a time."""
-    out: dict[str, bytes] = {}
+def fingerprint(page: PointBatch, into: Digests) -> None:
+    """Each point's item id and digest of its vector and payload, into ``into``. The vector's
+    last 8 bits of mantissa are left out: qdrant-client's local mode changes stored vectors in
+    their last bit on a collection's first query. A change below 3e-5 of a value is far below
+    what reorders a list (the int8 copy the walk reads is some 100 times coarser), and a point
+    taken for changed costs only its lists' recomputation."""
+    coarse = np.ascontiguousarray(page.vectors, np.float32).view(np.uint32) >> 8
+    for pid, vector, payload in zip(page.ids, coarse, page.payloads, strict=True):
+        h = hashlib.blake2b(vector.tobytes(), digest_size=16)
+        h.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+        into[pid] = (item_of(pid, payload), h.digest())
+
+
+def digests(store: VectorStore, name: str) -> Digests:
+    """Every point's digest, the collection read a page at a time."""
+    out: Digests = {}
     for page in store.points(name):
-        for pid, vector, payload in zip(page.ids, page.vectors, page.payloads, strict=True):
-            h = hashlib.blake2b(vector.tobytes(), digest_size=16)
-            h.update(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-            out[pid] = h.digest()
-            items[pid] = item_of(pid, payload)
+        fingerprint(page, out)
     return out
 
 
-def changes(store: VectorStore, old: str, new: str) -> Changes:
-    """What differs between collections ``old`` and ``new``."""
+def changes(before: Digests, after: Digests) -> Changes:
+    """What differs between a collection's points ``before`` and ``after``."""
     found = Changes()
-    before = _fingerprints(store, old, found.items)
-    after = _fingerprints(store, new, found.items)
+    found.items = {p: i for p, (i, _) in before.items()} | {p: i for p, (i, _) in after.items()}
     found.added = set(after) - set(before)
     found.removed = set(before) - set(after)
-    found.changed = {p for p in set(after) & set(before) if after[p] != before[p]}
-    found.points = {found.items[p]: p for p in after}
+    found.changed = {p for p in set(after) & set(before) if after[p][1] != before[p][1]}
+    found.points = {i: p for p, (i, _) in after.items()}
     return found
 
 
@@ -206,17 +215,18 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def repair(
-    kept: pa.Table, ch: Changes, entered: Entered, k: int, keep: int
+    table: pa.Table, dropped: set[str], ch: Changes, entered: Entered, k: int, keep: int
 ) -> tuple[pa.Table, int, set[str]]:
-    """The lists of ``kept`` (an export with its reserve, stale lists left out), those an item
-    left or entered repaired and cut to ``keep`` entries; how many were; and the items whose
-    lists fell short of ``k`` entries, left out to be asked again."""
+    """The lists of ``table`` (an export with its reserve) but those of ``dropped`` items: the
+    ones an item left or entered repaired and cut to ``keep`` entries, the rest as they are;
+    how many were repaired; and the items whose lists fell short of ``k`` entries, left out
+    to be asked again."""
     gone = pa.array(sorted({ch.items[p] for p in ch.removed | ch.changed}), pa.string())
-    left = pc.is_in(kept.column("neighbour_id"), gone)
-    removed = {ch.items[p] for p in ch.removed}
-    reached = set(kept.filter(left).column("item_id").to_pylist()) | (set(entered) - removed)
-    mask = pc.is_in(kept.column("item_id"), pa.array(sorted(reached), pa.string()))
-    joins = [(i, o, x) for i, e in entered.items() if i not in removed for o, x in e.items()]
+    out = pc.is_in(table.column("item_id"), pa.array(sorted(dropped), pa.string()))
+    left = pc.and_(pc.is_in(table.column("neighbour_id"), gone), pc.invert(out))
+    reached = set(table.filter(left).column("item_id").to_pylist()) | (set(entered) - dropped)
+    mask = pc.is_in(table.column("item_id"), pa.array(sorted(reached), pa.string()))
+    joins = [(i, o, x) for i, e in entered.items() if i not in dropped for o, x in e.items()]
     owner, other, score = (list(c) for c in zip(*joins, strict=True)) if joins else ([], [], [])
     joined = pa.table(
         {
@@ -226,7 +236,7 @@ def repair(
         }
     )
     names = ["item_id", "neighbour_id", "score"]
-    rows = pa.concat_tables([kept.filter(pc.and_(mask, pc.invert(left))).select(names), joined])
+    rows = pa.concat_tables([table.filter(pc.and_(mask, pc.invert(left))).select(names), joined])
     # Arrow's sort is stable: entries of equal score keep their order, the kept ones first.
     rows = rows.sort_by([("item_id", "ascending"), ("score", "descending")])
     codes = rows.column("item_id").combine_chunks().dictionary_encode().indices.to_numpy()
@@ -237,6 +247,6 @@ def repair(
     short = set(rows.filter(pa.array((size < k) & (rank == 1))).column("item_id").to_pylist())
     fixed = rows.append_column("rank", pa.array(rank, pa.int32()))
     fixed = fixed.filter(pa.array((size >= k) & (rank <= keep)))
-    untouched = kept.filter(pc.invert(mask))
+    untouched = table.filter(pc.invert(pc.or_(mask, out)))
     repaired = len(starts) - len(short)
     return pa.concat_tables([untouched, fixed.select(untouched.column_names)]), repaired, short

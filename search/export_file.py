@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -31,48 +31,65 @@ SCHEMA = pa.schema(
         ("score", pa.float32()),
     ]
 )
+POINTS = pa.schema([("point_id", pa.string()), ("item_id", pa.string()), ("digest", pa.binary(16))])
 FORMATS = ("parquet", "csv", "jsonl")
 ROW_GROUP = 100_000  # rows buffered before they are written: memory stays flat
+
+
+Digests = dict[str, tuple[str, bytes]]  # point id -> (item id, digest of vector and payload)
 
 
 def reserve_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.reserve.parquet")
 
 
+def points_path(path: Path) -> Path:
+    return path.with_name(f".{path.stem}.points.parquet")
+
+
 class _Sink:
     """One Parquet file written under a temporary name, its rows buffered a row group at a time."""
 
-    def __init__(self, path: Path, meta: dict[bytes | str, bytes | str]) -> None:
-        self.path = path
+    def __init__(
+        self, path: Path, meta: dict[bytes | str, bytes | str], schema: pa.Schema = SCHEMA
+    ) -> None:
+        self.path, self.schema = path, schema
         self.partial = path.with_name(f".{path.name}.partial")
         self.rows = 0
-        self._columns: dict[str, list[Any]] = {f: [] for f in SCHEMA.names}
-        self._writer = pq.ParquetWriter(self.partial, SCHEMA.with_metadata(meta))
+        self._columns: dict[str, list[Any]] = {f: [] for f in schema.names}
+        self._writer = pq.ParquetWriter(self.partial, schema.with_metadata(meta))
 
-    def add(
+    def add(self, **columns: Iterable[Any]) -> None:
+        for name, values in columns.items():
+            self._columns[name].extend(values)
+        if len(self._columns[self.schema.names[0]]) >= ROW_GROUP:
+            self.flush()
+
+    def add_list(
         self, item_id: str, start: int, neighbours: Sequence[str], scores: Sequence[float]
     ) -> None:
+        """One list's rows (SCHEMA), ranked from ``start``: the export's hot path."""
         c = self._columns
         c["item_id"].extend([item_id] * len(neighbours))
         c["rank"].extend(range(start, start + len(neighbours)))
         c["neighbour_id"].extend(neighbours)
         c["score"].extend(scores)
-        if len(c["rank"]) >= ROW_GROUP:
+        if len(c["item_id"]) >= ROW_GROUP:
             self.flush()
 
     def add_table(self, table: pa.Table) -> None:
         self.flush()
         for start in range(0, table.num_rows, ROW_GROUP):
-            self._writer.write_table(table.slice(start, ROW_GROUP).select(SCHEMA.names))
+            self._writer.write_table(table.slice(start, ROW_GROUP).select(self.schema.names))
         self.rows += table.num_rows
 
     def flush(self) -> None:
-        if not self._columns["rank"]:
+        if not self._columns[self.schema.names[0]]:
             return
-        batch = pa.table(self._columns, schema=SCHEMA)
+        batch = pa.table(self._columns, schema=self.schema)
         self._writer.write_table(batch)
         self.rows += batch.num_rows
-        self._columns = {f: [] for f in SCHEMA.names}
+        self._columns = {f: [] for f in self.schema.names}
 
     def close(self, keep: bool) -> None:
         try:
@@ -88,8 +105,9 @@ class _Sink:
 
 class TableWriter:
     """Each list's first ``k`` entries into the export, the rest into its reserve (when
-    ``reserve``), both under temporary names renamed when complete: a killed export leaves the
-    previous files, never half of new ones."""
+    ``reserve``), and the points the lists were computed from into their own file, all under
+    temporary names renamed when complete: a killed export leaves the previous files, never
+    half of new ones."""
 
     def __init__(self, path: Path, metadata: dict[str, Any], k: int, reserve: int = 0) -> None:
         if path.suffix != ".parquet":
@@ -102,6 +120,7 @@ class TableWriter:
         }
         self._main: _Sink | None = None
         self._extra: _Sink | None = None
+        self._points: _Sink | None = None
 
     @property
     def rows(self) -> int:
@@ -112,34 +131,43 @@ class TableWriter:
         self._main = _Sink(self.path, self._meta)
         if self.reserve:
             self._extra = _Sink(reserve_path(self.path), self._meta)
+        self._points = _Sink(points_path(self.path), self._meta, POINTS)
         return self
 
     def add(self, item_id: str, neighbours: Sequence[str], scores: Sequence[float]) -> None:
         """One item's list, best first: its first ``k`` entries exported, the rest reserved."""
         assert self._main is not None
         k = self.k
-        self._main.add(item_id, 1, neighbours[:k], scores[:k])
+        self._main.add_list(item_id, 1, neighbours[:k], scores[:k])
         if self._extra is not None and len(neighbours) > k:
-            self._extra.add(item_id, k + 1, neighbours[k:], scores[k:])
+            self._extra.add_list(item_id, k + 1, neighbours[k:], scores[k:])
         self.items += 1
 
-    def add_rows(self, table: pa.Table, items: int) -> None:
-        """Rows kept from an earlier export (and its reserve), holding ``items`` items' lists."""
+    def add_rows(self, table: pa.Table) -> None:
+        """Whole lists kept from an earlier export (and its reserve)."""
         assert self._main is not None
         ranks = table.column("rank")
         self._main.add_table(table.filter(pc.less_equal(ranks, self.k)))
         if self._extra is not None:
             self._extra.add_table(table.filter(pc.greater(ranks, self.k)))
-        self.items += items
+        self.items += pc.sum(pc.equal(ranks, 1)).as_py() or 0  # each list has one first entry
+
+    def add_points(self, digests: Digests) -> None:
+        """Points of the collection as the lists saw them, for the next update to compare."""
+        assert self._points is not None
+        pairs = digests.values()
+        items, found = (i for i, _ in pairs), (d for _, d in pairs)
+        self._points.add(point_id=digests, item_id=items, digest=found)
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        assert self._main is not None
+        assert self._main is not None and self._points is not None
         keep = exc_type is None
-        try:
+        try:  # the files that go with the export are renamed first: the export follows
             if self._extra is not None:
-                self._extra.close(keep)  # renamed first: the export it belongs to follows
+                self._extra.close(keep)
             elif keep:
                 reserve_path(self.path).unlink(missing_ok=True)
+            self._points.close(keep)
         finally:
             self._main.close(keep)
 
@@ -173,6 +201,19 @@ def read_lists(path: Path) -> tuple[pa.Table, bool]:
     except (OSError, pa.ArrowException):
         pass  # none, or unreadable: the lists it would have repaired are asked again
     return table, False
+
+
+def read_digests(path: Path) -> Digests | None:
+    """The points an export's lists were computed from, where it recorded them."""
+    extra = points_path(path)
+    try:
+        if file_metadata(extra).get("export_id") != file_metadata(path).get("export_id"):
+            return None
+        table = pq.read_table(extra)
+    except (OSError, pa.ArrowException):
+        return None  # none, or unreadable: the collection it was made from is read instead
+    pairs = zip(table["item_id"].to_pylist(), table["digest"].to_pylist(), strict=True)
+    return dict(zip(table["point_id"].to_pylist(), pairs, strict=True))
 
 
 def write_extra(path: Path, formats: Sequence[str]) -> tuple[Path, ...]:

@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infra.store.base import Hit, StoreError
+from infra.store.base import Hit, PointBatch, StoreError
 from infra.store.protocol import VectorStore
 from search import products
 from search.export import Exported, ExportSpec, check_spec, header, item_of, neighbour_lists
-from search.export_delta import changes, repair, stale_lists
-from search.export_file import TableWriter, file_metadata, read_lists, write_extra
+from search.export_delta import changes, digests, fingerprint, repair, stale_lists
+from search.export_file import (
+    Digests,
+    TableWriter,
+    file_metadata,
+    read_digests,
+    read_lists,
+    write_extra,
+)
 from search.metadata import read_meta
-from search.selfquery import all_ids
+from search.selfquery import BATCH
 
 Progress = Callable[[int], None]  # told how many lists were written since it was last told
 
@@ -39,16 +46,18 @@ def export_neighbours(
     meta = read_meta(store, collection)
     check_spec(store, collection, spec, meta)
     spec = dataclasses.replace(spec, opts=products.grouped(spec.opts, meta))
-    base = _usable(store, spec, previous)
+    base = _usable(store, spec, previous, collection)
     made = header(collection, meta, spec, previous=base)
     repaired = 0
     with TableWriter(out, made, spec.opts.k, spec.reserve) as writer:
+        pages: Iterable[PointBatch]
         if base is None or previous is None:
-            ids = all_ids(store, collection)
+            pages = _fingerprinted(store.points(collection, BATCH), writer)
         else:
             ids, repaired = _keep_unchanged(store, base, collection, spec, previous, writer)
+            pages = store.points(collection, BATCH, ids=ids)
         done = 0
-        for _, item, hits in neighbour_lists(store, collection, spec, ids, meta):
+        for _, item, hits in neighbour_lists(store, collection, spec, pages, meta):
             writer.add(item, *_columns(hits))
             done += 1
             if progress is not None and done % 256 == 0:
@@ -57,28 +66,43 @@ def export_neighbours(
             progress(done % 256)
     extra = write_extra(out, formats)
     seconds = time.perf_counter() - start
-    return Exported(
-        out, collection, writer.items, writer.rows, seconds, len(ids), repaired, base, extra
-    )
+    rows = writer.rows
+    return Exported(out, collection, writer.items, rows, seconds, done, repaired, base, extra)
+
+
+def _fingerprinted(pages: Iterable[PointBatch], writer: TableWriter) -> Iterator[PointBatch]:
+    """``pages`` as they come, each point's digest written on the way: the state of the
+    collection the lists are computed from, which the next update compares with."""
+    for page in pages:
+        digests: Digests = {}
+        fingerprint(page, digests)
+        writer.add_points(digests)
+        yield page
 
 
 def _columns(hits: list[Hit]) -> tuple[list[str], list[float]]:
     return [item_of(h.id, h.payload) for h in hits], [h.score for h in hits]
 
 
-def _usable(store: VectorStore, spec: ExportSpec, previous: Path | None) -> str | None:
+def _usable(
+    store: VectorStore, spec: ExportSpec, previous: Path | None, collection: str
+) -> str | None:
     """The collection an earlier export was made from, when that export can be brought up to
-    date: it is readable, of the same spec, and its collection is still stored."""
+    date: it is readable, of the same spec, and its collection is still stored. One made from
+    this very collection, written to in place since, can be only where the export recorded
+    the points it saw."""
     if previous is None or not previous.is_file():
         return None
     try:
         made = file_metadata(previous)
     except (OSError, pa.ArrowException):
         return None
-    collection = made.get("collection")
-    if made.get("spec") != spec.record() or not isinstance(collection, str):
+    base = made.get("collection")
+    if made.get("spec") != spec.record() or not isinstance(base, str):
         return None
-    return collection if store.has_collection(collection) else None
+    if base == collection and read_digests(previous) is None:
+        return None
+    return base if store.has_collection(base) else None
 
 
 def _keep_unchanged(
@@ -89,18 +113,25 @@ def _keep_unchanged(
     previous: Path,
     writer: TableWriter,
 ) -> tuple[list[str], int]:
-    """Copy the lists no change can reach into ``writer``, and those the reserve repairs; the
-    point ids left to compute, and how many lists were repaired."""
+    """Copy the lists no change can reach into ``writer``, and those the reserve repairs, and
+    the points of ``new``; the point ids left to compute, and how many lists were repaired."""
     table, reserved = read_lists(previous)
-    found = changes(store, old, new)
+    # What the previous lists were computed from: recorded with them, else read from ``old``.
+    before = read_digests(previous)
+    after = digests(store, new)
+    found = changes(digests(store, old) if before is None else before, after)
     stale, entered = stale_lists(store, new, spec, table, found, reserved)
-    dropped = pa.array(sorted(stale | {found.items[p] for p in found.removed}), pa.string())
-    kept = table.filter(pc.invert(pc.is_in(table.column("item_id"), dropped)))
+    dropped = stale | {found.items[p] for p in found.removed}
     repaired = 0
     if reserved:
-        kept, repaired, short = repair(kept, found, entered, spec.opts.k, writer.k + spec.reserve)
+        keep = writer.k + spec.reserve
+        kept, repaired, short = repair(table, dropped, found, entered, spec.opts.k, keep)
         stale |= short
-    writer.add_rows(kept, len(pc.unique(kept.column("item_id"))))
+    else:
+        out = pc.is_in(table.column("item_id"), pa.array(sorted(dropped), pa.string()))
+        kept = table.filter(pc.invert(out))
+    writer.add_rows(kept)
+    writer.add_points(after)
     return [found.points[i] for i in sorted(stale) if i in found.points], repaired
 
 

@@ -279,8 +279,15 @@ class EdgeStore(StoreBase):
         records = self._shard(name).retrieve(list(ids), with_payload=True, with_vector=False)
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
+    def points(
+        self, name: str, page: int = PAGE, ids: Sequence[str] | None = None
+    ) -> Iterator[PointBatch]:
         shard, offset = self._shard(name), None
+        if ids is not None:
+            for start in range(0, len(ids), page):
+                chunk: list[Any] = list(ids[start : start + page])
+                yield stored_points(shard.retrieve(chunk, with_payload=True, with_vector=True))
+            return
         while True:
             asked = qe.ScrollRequest(limit=page, offset=offset, with_payload=True, with_vector=True)
             records, offset = shard.scroll(asked)
@@ -288,9 +295,9 @@ class EdgeStore(StoreBase):
             if offset is None:
                 return
 
-    def _run(self, name: str, requests: list[qe.QueryRequest]) -> list[list[Hit]]:
+    def _run(self, name: str, requests: list[qe.QueryRequest], search: Search) -> list[list[Hit]]:
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
-        return [[hit(p) for p in r] for r in results]
+        return [[hit(p, search.with_ids) for p in r] for r in results]
 
     def _search_params(self, name: str, search: Search) -> qe.SearchParams:
         return search_params(self.index, search, self.indexed_fields(name))
@@ -300,7 +307,7 @@ class EdgeStore(StoreBase):
         flt = edge_filter(search.where, search.exclude_ids)
         params = self._search_params(name, search)
         requests = [request(search, query_of(v, search), flt, params) for v in vectors]
-        return self._run(name, requests)
+        return self._run(name, requests, search)
 
     def recommend_best_score(
         self, name: str, positives: np.ndarray, negatives: np.ndarray, search: Search
@@ -313,13 +320,20 @@ class EdgeStore(StoreBase):
         flt = edge_filter(search.where, search.exclude_ids)
         params = self._search_params(name, search)
         asked = request(search, qe.Query.RecommendBestScore(rec), flt, params)
-        return self._run(name, [asked])[0]
+        return self._run(name, [asked], search)[0]
 
-    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+    def query_points(
+        self, name: str, ids: Sequence[str], search: Search, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
         # The engine queries by vector only: two in-process calls, the vectors and the search,
         # the vectors passed on as the engine's own lists.
-        records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
-        found: dict[str, Any] = {str(r.id): r.vector for r in records}
+        found: dict[str, Any]
+        if vectors is not None:
+            check_dimension(name, self.dimension(name), vectors)
+            found = dict(zip(ids, vectors.tolist(), strict=True))
+        else:
+            records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
+            found = {str(r.id): r.vector for r in records}
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
@@ -327,7 +341,7 @@ class EdgeStore(StoreBase):
         requests = [
             request(search, query_of(found[i], search), excluding(search, i), params) for i in ids
         ]
-        return self._run(name, requests)
+        return self._run(name, requests, search)
 
     def recommend_points(
         self,

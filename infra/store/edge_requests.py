@@ -77,14 +77,15 @@ def query_of(vector: np.ndarray | list[float], search: Search) -> Any:
     return qe.Mmr(values, search.mmr.lambda_, search.mmr.candidates)
 
 
-def hit(p: Any) -> Hit:
+def hit(p: Any, with_id: bool = True) -> Hit:
     # Each property of an engine's point converts its value anew: read each once. The id costs
     # most (~3 us: the engine makes a uuid.UUID, then its string).
     payload, vector = p.payload, p.vector
+    pid = str(p.id) if with_id else ""
     if payload is None and vector is None:  # ids and scores only: the common batch case
-        return Hit(str(p.id), p.score)
+        return Hit(pid, p.score)
     array = None if vector is None else np.asarray(vector, dtype=np.float32)
-    return Hit(str(p.id), float(p.score), payload or {}, array)
+    return Hit(pid, float(p.score), payload or {}, array)
 
 
 def edge_config(index: IndexParams, dim: int) -> qe.EdgeConfig:

@@ -75,9 +75,12 @@ class VectorStore(Protocol):
 
     def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
-    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
-        """Every stored point with its vector and payload, ``page`` at a time, in the store's
-        order (one scroll a page: reading a whole collection, no list of ids is needed)."""
+    def points(
+        self, name: str, page: int = PAGE, ids: Sequence[str] | None = None
+    ) -> Iterator[PointBatch]:
+        """Every stored point (or those of ``ids`` that are stored) with its vector and
+        payload, ``page`` at a time: a whole collection is read by scrolling it, in the store's
+        order, with no list of ids."""
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         """The hits of ``search`` for each row of ``vectors`` [Q, D]."""
@@ -87,10 +90,13 @@ class VectorStore(Protocol):
     ) -> list[Hit]:
         """Qdrant's best-score recommendation from example vectors [P, D] and [N, D]."""
 
-    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+    def query_points(
+        self, name: str, ids: Sequence[str], search: Search, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
         """The hits of ``search`` for each stored point of ``ids`` as the query, that point
         left out of its own hits (Qdrant's query by id); :class:`NotFoundError` when one of
-        ``ids`` is not stored."""
+        ``ids`` is not stored. ``vectors``: the points' stored vectors, where the caller has
+        read them already (:meth:`points`), so that they are not read again."""
 
     def recommend_points(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -239,8 +240,14 @@ class ServerStore(StoreBase):
         records = self._call(lambda: self._client.retrieve(name, list(ids), with_payload=True))
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def points(self, name: str, page: int = PAGE) -> Iterator[PointBatch]:
+    def points(
+        self, name: str, page: int = PAGE, ids: Sequence[str] | None = None
+    ) -> Iterator[PointBatch]:
         self.dimension(name)
+        if ids is not None:
+            for start in range(0, len(ids), page):
+                yield stored_points(self._records(name, ids[start : start + page]))
+            return
         offset: Any = None
 
         def scroll() -> tuple[list[Any], Any]:
@@ -253,6 +260,12 @@ class ServerStore(StoreBase):
             yield stored_points(records)
             if offset is None:
                 return
+
+    def _records(self, name: str, ids: Sequence[str]) -> list[Any]:
+        asked = list(ids)
+        return self._call(
+            lambda: self._client.retrieve(name, asked, with_payload=True, with_vectors=True)
+        )
 
     def _request(self, name: str, query: Any, search: Search) -> qm.QueryRequest:
         params = search_params(self.config.index, search, self.indexed_fields(name))
@@ -277,7 +290,20 @@ class ServerStore(StoreBase):
             name, [self._request(name, query_of(v.tolist(), search), search) for v in vectors]
         )
 
-    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+    def query_points(
+        self, name: str, ids: Sequence[str], search: Search, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
+        if vectors is not None:  # read already: sent as they are, each point left out
+            check_dimension(name, self.dimension(name), vectors)
+            requests = [
+                self._request(
+                    name,
+                    query_of(v, search),
+                    dataclasses.replace(search, exclude_ids=(*search.exclude_ids, i)),
+                )
+                for i, v in zip(ids, vectors.tolist(), strict=True)
+            ]
+            return self._batch(name, requests)
         # One call: Qdrant reads each point's vector itself and leaves the point out.
         requests = [self._request(name, query_of(i, search), search) for i in ids]
         return self._by_points(name, ids, lambda: self._batch(name, requests))

@@ -18,7 +18,7 @@ from infra.store.base import CollectionSpec, Condition
 from model.metrics import l2_normalise
 from search import export_delta
 from search.export import ExportSpec
-from search.export_file import file_metadata, reserve_path
+from search.export_file import file_metadata, points_path, reserve_path
 from search.export_run import export_neighbours
 from search.options import QueryOptions
 from search.query import similar_to_items
@@ -38,9 +38,16 @@ def _points(n: int, seed: int) -> tuple[list[str], np.ndarray, list[dict[str, An
     return ids, v, payloads
 
 
-def _collection(store: VectorStore, name: str, seed: int = 1) -> tuple[list[str], np.ndarray]:
+FIELDS = {"item_id": "str", "label": "int", "split": "str"}
+
+
+def _collection(
+    store: VectorStore, name: str, seed: int = 1, named: bool = True
+) -> tuple[list[str], np.ndarray]:
+    """``named``: the metadata records that every payload has an item id, as the index flow's
+    does, so the export's queries leave the hits' point ids out."""
     ids, v, payloads = _points(N, seed)
-    store.ensure_collection(CollectionSpec(name, DIM))
+    store.ensure_collection(CollectionSpec(name, DIM, metadata={"fields": FIELDS} if named else {}))
     store.upsert(name, PointBatch(ids, v, payloads))
     store.finalize(name)
     return ids, v
@@ -65,8 +72,9 @@ def _lists(path: Path) -> dict[str, list[str]]:
     return out
 
 
-def test_the_export_equals_brute_force(store: VectorStore, tmp_path: Path) -> None:
-    _, v = _collection(store, "shop")
+@pytest.mark.parametrize("named", [True, False])
+def test_the_export_equals_brute_force(store: VectorStore, tmp_path: Path, named: bool) -> None:
+    _, v = _collection(store, "shop", named=named)
     out = tmp_path / "shop.parquet"
     done = export_neighbours(store, "shop", ExportSpec(QueryOptions(k=7)), out, ["csv", "jsonl"])
     sims = v @ v.T
@@ -168,6 +176,24 @@ def test_an_update_takes_only_its_own_exports_reserve(store: VectorStore, tmp_pa
     update = export_neighbours(store, "new", spec, tmp_path / "u.parquet", previous=first.path)
     assert update.repaired == 0 and update.computed > 0
     assert _rows(update.path) == _rows(full.path)
+
+
+def test_a_collection_written_in_place_is_compared_with_what_its_export_saw(
+    store: VectorStore, tmp_path: Path
+) -> None:
+    """A server re-indexes a served collection in place: the update compares it with the
+    points its earlier export recorded; an export that recorded none is not updated."""
+    _collection(store, "shop")
+    spec = ExportSpec(QueryOptions(k=6))
+    first = export_neighbours(store, "shop", spec, tmp_path / "a.parquet")
+    _change(store, "shop", "changed")
+    full = export_neighbours(store, "shop", spec, tmp_path / "full.parquet")
+    update = export_neighbours(store, "shop", spec, tmp_path / "u.parquet", previous=first.path)
+    assert update.previous == store.resolve("shop") and 0 < update.computed < N // 2
+    assert _rows(update.path) == _rows(full.path)
+    points_path(first.path).unlink()
+    again = export_neighbours(store, "shop", spec, tmp_path / "v.parquet", previous=first.path)
+    assert again.previous is None and _rows(again.path) == _rows(full.path)
 
 
 def test_an_export_of_another_spec_is_not_reused(store: VectorStore, tmp_path: Path) -> None:

@@ -133,9 +133,11 @@ class _Spy:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def query_points(self, name: str, ids: Sequence[str], search: Search) -> list[list[Hit]]:
+    def query_points(
+        self, name: str, ids: Sequence[str], search: Search, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
         self.asked.append(search)
-        return self.inner.query_points(name, ids, search)
+        return self.inner.query_points(name, ids, search, vectors)
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         self.asked.append(search)
