@@ -71,7 +71,8 @@ def _export(settings: Settings, name: str, out: Path | None, read_only: bool) ->
         )
         write_meta(store, collection, export=done.record())
     how = (
-        f"updated from {done.previous}'s, {done.computed} lists recomputed"
+        f"updated from {done.previous}'s, {done.computed} lists recomputed, "
+        f"{done.repaired} repaired from its reserve"
         if done.previous
         else "in full"
     )
