@@ -4,8 +4,9 @@ streamed under a temporary name and renamed when complete, and CSV or JSON Lines
 Where the spec allows (:attr:`search.export.ExportSpec.reserve`), each list's next few entries
 are kept in a hidden file beside the export, ``.<name>.reserve.parquet``, same columns, ranks
 after ``k``: an update that removes an entry from a list takes the next one from there instead
-of asking the index again (search/export_delta.py). Consumers read the export alone; the two
-files carry one ``export_id``, so a reserve left from another export is never used with it."""
+of asking the index again (search/export_delta.py); ``.<name>.points.parquet`` holds each
+point's digest as the lists saw it, for the next update to find what changed. Consumers read the
+export alone; the files beside it carry its ``export_id``, so another export's are never used."""
 
 from __future__ import annotations
 
@@ -189,29 +190,32 @@ def read_export(path: Path) -> pa.Table:
         raise StoreError(f"{path} is not a readable export ({exc}): export again.") from None
 
 
-def read_lists(path: Path) -> tuple[pa.Table, bool]:
-    """An export's rows with its reserve's appended, and whether there was one that belongs to
-    it (written by the same export)."""
-    table = read_export(path)
-    extra = reserve_path(path)
-    try:
-        ours = file_metadata(extra).get("export_id") == file_metadata(path).get("export_id")
-        if ours:
-            return pa.concat_tables([table, pq.read_table(extra)]), True
-    except (OSError, pa.ArrowException):
-        pass  # none, or unreadable: the lists it would have repaired are asked again
-    return table, False
-
-
-def read_digests(path: Path) -> Digests | None:
-    """The points an export's lists were computed from, where it recorded them."""
-    extra = points_path(path)
+def _beside(path: Path, extra: Path) -> pa.Table | None:
+    """The file ``extra`` that the export at ``path`` wrote beside itself, when it is there,
+    readable, and of the same export (another's is never used with it)."""
     try:
         if file_metadata(extra).get("export_id") != file_metadata(path).get("export_id"):
             return None
-        table = pq.read_table(extra)
+        return pq.read_table(extra)
     except (OSError, pa.ArrowException):
-        return None  # none, or unreadable: the collection it was made from is read instead
+        return None
+
+
+def read_lists(path: Path) -> tuple[pa.Table, bool]:
+    """An export's rows with its reserve's appended, and whether it had one: without, the
+    lists it would have repaired are asked again."""
+    table, reserve = read_export(path), _beside(path, reserve_path(path))
+    if reserve is None:
+        return table, False
+    return pa.concat_tables([table, reserve]), True
+
+
+def read_digests(path: Path) -> Digests | None:
+    """The points an export's lists were computed from, where it recorded them (else the
+    collection it was made from is read instead)."""
+    table = _beside(path, points_path(path))
+    if table is None:
+        return None
     pairs = zip(table["item_id"].to_pylist(), table["digest"].to_pylist(), strict=True)
     return dict(zip(table["point_id"].to_pylist(), pairs, strict=True))
 
