@@ -84,7 +84,7 @@ def print_indexes(
         "  (* = served by the alias; export = items with neighbour lists written, "
         "`lookalike export`; from = the revision it was copied from; filters served wider ="
         " values the graph answered under recall@10 0.99 when built: recall, then the beam or"
-        " exact scan their queries get, docs/filtering.md)"
+        " scan their queries get, docs/filtering.md)"
     )
 
 
@@ -98,7 +98,7 @@ def print_index(i: IndexInfo) -> None:
     row = f"{i.collection:<32}{points:>8}  {version:<14}{p1:>8}  {created:<25}{export:<9}"
     print(f"  {mark}{row}{i.meta.derived_from or '-'}")
     weak = [
-        f"{key}={value} ({w.recall:.2f}, {'exact' if w.hnsw_ef is None else f'beam {w.hnsw_ef}'})"
+        f"{key}={value} ({w.recall:.2f}, {'scanned' if w.hnsw_ef is None else f'beam {w.hnsw_ef}'})"
         for key, values in sorted(i.meta.weak_filters.items())
         for value, w in sorted(values.items())
     ]

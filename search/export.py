@@ -160,8 +160,8 @@ def _served(
         lambda: payload,
         lambda: matches(store, name, held, opts.where, counted),
     )
-    if served.exact:
-        return dataclasses.replace(opts, exact=True)
+    if served.scan:
+        return dataclasses.replace(opts, scan=True)
     if served.hnsw_ef is None:
         return opts
     return dataclasses.replace(opts, hnsw_ef=max(served.hnsw_ef, opts.hnsw_ef or 0))

@@ -18,7 +18,8 @@ from infra.store.protocol import VectorStore
 
 class WeakFilter(BaseModel):
     """A filter value the graph answers badly: its measured recall@10 at the store's beam, and
-    the beam that reached 0.99 (None: none did; queries filtered by it scan exactly)."""
+    the beam that reached 0.99 (None: none did, or the collection keeps a scan copy; queries
+    filtered by it are scanned)."""
 
     recall: float
     hnsw_ef: int | None

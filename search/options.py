@@ -60,9 +60,9 @@ class QueryOptions:
     # hit per product, its best photo), and products left out (the query's own).
     photos: int = 1
     leave_out: tuple[str, ...] = ()
-    # Also the collection's: an exact scan, where the filter names a value its graph answers
-    # badly (search/filter_check.py).
-    exact: bool = False
+    # Also the collection's: a scan of the filter's matches, where the filter names a value
+    # its graph answers badly (search/filter_check.py).
+    scan: bool = False
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
@@ -128,7 +128,7 @@ class QueryOptions:
             self.store_offset,
             self.score_threshold,
             hnsw_ef=self.hnsw_ef,
-            exact=self.exact,
+            scan=self.scan,
             with_vectors=self.dedup is not None,
             mmr=mmr,
         )

@@ -100,6 +100,10 @@ class PointBatch:
 
 
 PAGE = 4096  # points a scroll of a whole collection reads at a time
+SCAN_VECTOR = "scan"  # the named vector of a collection's scan copy; the main one is ""
+# Candidates the scan copy's 4-bit codes keep per hit, rescored with its half-precision
+# vectors: recall@10 0.967 at 2x and 0.998 at 4x for one label at a million (float vectors).
+SCAN_OVERSAMPLING = 4.0
 
 
 def stored_points(records: Sequence[Any]) -> PointBatch:
@@ -121,7 +125,9 @@ class Search:
     each hit's payload, and a tuple of keys returns those payload fields alone; ``hnsw_ef``
     overrides the store's search beam for this request. ``with_ids=False`` may leave the hits'
     ids empty, for a caller that reads what it needs from the payload: the embedded engine
-    then skips converting each id (a ``uuid.UUID``, then its string: ~3 us a hit).
+    then skips converting each id (a ``uuid.UUID``, then its string: ~3 us a hit). ``scan``
+    answers a filter by scanning its matches: through the collection's scan copy where it has
+    one (:attr:`IndexParams.quantization`), else exactly.
     """
 
     k: int = 10
@@ -135,6 +141,7 @@ class Search:
     with_vectors: bool = False
     mmr: Mmr | None = None
     with_ids: bool = True
+    scan: bool = False
 
     def __post_init__(self) -> None:
         check_k(self.k, self.offset)
@@ -175,7 +182,12 @@ class IndexParams:
     # None keeps Qdrant's default (megabytes). Tests lower it to walk a graph over a few points.
     indexing_threshold_kb: int | None = None
     # int8 scalar quantization kept in RAM (a quarter of the float vectors), searches rescored
-    # with the original vectors.
+    # with the original vectors. The embedded store then also keeps a scan copy of every
+    # vector (SCAN_VECTOR): no graph, 4-bit codes in RAM, half-precision vectors on disk to
+    # rescore, its points stored in the order of the collection's principal field. A filter
+    # the graph answers badly is scanned there: one label of ten at a million clustered 512-d
+    # points in 1.98 ms p50 at recall@10 0.9965, against 12.9 ms walking at the beam its
+    # recall needs (docs/filtering.md).
     quantization: bool = False
     # With quantization, the int8 search keeps this many times k candidates and rescores them
     # with the float vectors: at 100,000 clustered 512-d points, recall@10 0.946 at 1x and
@@ -205,6 +217,10 @@ class CollectionSpec:
     integer_fields: tuple[str, ...] = ("label",)
     float_fields: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The field the points of a collection with a scan copy are stored in order of (Qdrant's
+    # is_principal / is_tenant), so that scanning one of its values reads one stretch of
+    # memory: 3.56 -> 1.82 ms for one label of ten at a million points. A label or category.
+    principal: str | None = "label"
 
     def indexes(self) -> list[tuple[str, IndexKind]]:
         """Every payload index to make, with its kind."""

@@ -14,6 +14,7 @@ import qdrant_edge as qe
 from infra.files import try_lock, write_json_atomically
 from infra.store.base import (
     PAGE,
+    SCAN_VECTOR,
     CollectionSpec,
     Condition,
     Hit,
@@ -33,10 +34,11 @@ from infra.store.base import (
     unknown_collection,
 )
 from infra.store.edge_requests import (
-    SCHEMAS,
+    MAIN,
     edge_config,
     edge_filter,
     excluding,
+    field_index,
     hit,
     query_of,
     request,
@@ -191,6 +193,11 @@ class EdgeStore(StoreBase):
             self._dims[collection] = int(self._meta(collection)["dim"])
         return self._dims[collection]
 
+    def has_scan_copy(self, name: str) -> bool:
+        """Whether the collection keeps a scan copy (made with quantization; not before
+        2026-12-08)."""
+        return bool(self._meta(name).get("scan_copy", False))
+
     def ensure_collection(self, spec: CollectionSpec) -> None:
         if self.has_collection(spec.name):
             check_dimension_of(spec, self.dimension(spec.name))
@@ -206,11 +213,13 @@ class EdgeStore(StoreBase):
         except Exception:
             self._close(spec.name)
             raise
+        scan = self.index.quantization
         for key, kind in spec.indexes():
-            shard.update(qe.UpdateOperation.create_field_index(key, SCHEMAS[kind]))
+            schema = field_index(kind, principal=scan and key == spec.principal)
+            shard.update(qe.UpdateOperation.create_field_index(key, schema))
         shard.flush()
         self._shards[spec.name] = shard
-        meta = {"dim": spec.dim, "distance": "cosine", "metadata": spec.metadata}
+        meta = {"dim": spec.dim, "distance": "cosine", "scan_copy": scan, "metadata": spec.metadata}
         write_json_atomically(folder / _META, meta)  # written last: marks the create complete
 
     def delete_collection(self, name: str) -> None:
@@ -245,9 +254,14 @@ class EdgeStore(StoreBase):
     def upsert(self, name: str, batch: PointBatch) -> None:
         self._writable(name)
         check_dimension(name, self.dimension(name), batch.vectors)
+        rows = batch.vectors.tolist()
+        # A point written without its scan copy would be missing from every scan of it.
+        vectors: list[Any] = (
+            [{"": r, SCAN_VECTOR: r} for r in rows] if self.has_scan_copy(name) else rows
+        )
         points = [
-            qe.Point(id=pid, vector=vec.tolist(), payload=payload)
-            for pid, vec, payload in zip(batch.ids, batch.vectors, batch.payloads, strict=True)
+            qe.Point(id=pid, vector=vec, payload=payload)
+            for pid, vec, payload in zip(batch.ids, vectors, batch.payloads, strict=True)
         ]
         self._shard(name).update(qe.UpdateOperation.upsert_points(points))
 
@@ -272,7 +286,7 @@ class EdgeStore(StoreBase):
         return int(self._shard(name).count(qe.CountRequest(filter=edge_filter(where), exact=True)))
 
     def vectors(self, name: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
+        records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=MAIN)
         return {str(r.id): np.asarray(r.vector, dtype=np.float32) for r in records}
 
     def payloads(self, name: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -286,10 +300,10 @@ class EdgeStore(StoreBase):
         if ids is not None:
             for start in range(0, len(ids), page):
                 chunk: list[Any] = list(ids[start : start + page])
-                yield stored_points(shard.retrieve(chunk, with_payload=True, with_vector=True))
+                yield stored_points(shard.retrieve(chunk, with_payload=True, with_vector=MAIN))
             return
         while True:
-            asked = qe.ScrollRequest(limit=page, offset=offset, with_payload=True, with_vector=True)
+            asked = qe.ScrollRequest(limit=page, offset=offset, with_payload=True, with_vector=MAIN)
             records, offset = shard.scroll(asked)
             yield stored_points(records)
             if offset is None:
@@ -299,14 +313,18 @@ class EdgeStore(StoreBase):
         results = self._shard(name).query_batch(qe.QueryBatchRequest(requests))
         return [[hit(p, search.with_ids) for p in r] for r in results]
 
-    def _search_params(self, name: str, search: Search) -> qe.SearchParams:
-        return search_params(self.index, search, self.indexed_fields(name))
+    def _search_params(self, name: str, search: Search) -> tuple[qe.SearchParams, str | None]:
+        """The search's parameters, and the vector it asks: the scan copy for a scan where
+        the collection has one (None: the main vector)."""
+        scanned = search.scan and self.has_scan_copy(name)
+        params = search_params(self.index, search, self.indexed_fields(name), scanned)
+        return params, SCAN_VECTOR if scanned else None
 
     def query(self, name: str, vectors: np.ndarray, search: Search) -> list[list[Hit]]:
         check_dimension(name, self.dimension(name), vectors)
         flt = edge_filter(search.where, search.exclude_ids)
-        params = self._search_params(name, search)
-        requests = [request(search, query_of(v, search), flt, params) for v in vectors]
+        params, using = self._search_params(name, search)
+        requests = [request(search, query_of(v, search, using), flt, params) for v in vectors]
         return self._run(name, requests, search)
 
     def recommend_best_score(
@@ -318,8 +336,8 @@ class EdgeStore(StoreBase):
             [v.tolist() for v in positives], [v.tolist() for v in negatives.reshape(-1, dim)]
         )
         flt = edge_filter(search.where, search.exclude_ids)
-        params = self._search_params(name, search)
-        asked = request(search, qe.Query.RecommendBestScore(rec), flt, params)
+        params, using = self._search_params(name, search)
+        asked = request(search, qe.Query.RecommendBestScore(rec, using=using), flt, params)
         return self._run(name, [asked], search)[0]
 
     def query_points(
@@ -332,14 +350,15 @@ class EdgeStore(StoreBase):
             check_dimension(name, self.dimension(name), vectors)
             found = dict(zip(ids, vectors.tolist(), strict=True))
         else:
-            records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=True)
+            records = self._shard(name).retrieve(list(ids), with_payload=False, with_vector=MAIN)
             found = {str(r.id): r.vector for r in records}
         missing = [i for i in ids if i not in found]
         if missing:
             raise NotFoundError(f"no point {missing[0]!r} in {name!r}.")
-        params = self._search_params(name, search)
+        params, using = self._search_params(name, search)
         requests = [
-            request(search, query_of(found[i], search), excluding(search, i), params) for i in ids
+            request(search, query_of(found[i], search, using), excluding(search, i), params)
+            for i in ids
         ]
         return self._run(name, requests, search)
 

@@ -61,6 +61,10 @@ class VectorStore(Protocol):
     def indexed_fields(self, name: str) -> frozenset[str]:
         """The payload fields that have an index (the engine's own record)."""
 
+    def has_scan_copy(self, name: str) -> bool:
+        """Whether a scan (``Search.scan``) reads the collection's scan copy, not its float
+        vectors exactly."""
+
     def upsert(self, name: str, batch: PointBatch) -> None: ...
 
     def delete(self, name: str, ids: Sequence[str]) -> None: ...

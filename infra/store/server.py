@@ -162,6 +162,9 @@ class ServerStore(StoreBase):
             self._dims[name] = int(params.size)
         return self._dims[name]
 
+    def has_scan_copy(self, name: str) -> bool:
+        return False  # a scan is answered exactly (Search.scan)
+
     def indexed_fields(self, name: str) -> frozenset[str]:
         if name not in self._indexed:
             info = self._call(lambda: self._client.get_collection(self.resolve(name)))

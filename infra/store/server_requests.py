@@ -91,10 +91,11 @@ def collection_settings(index: IndexParams, dim: int) -> dict[str, Any]:
 
 
 def search_params(index: IndexParams, search: Search, indexed: frozenset[str]) -> qm.SearchParams:
-    """How every search walks the collection: an exact scan (asked, or a filter on a field
-    without a payload index), else the request's (or the store's) beam with the int8
-    candidates of a quantized collection rescored."""
-    if search.exact or bool(unindexed(search.where, indexed)):
+    """How every search walks the collection: an exact scan (asked, a scan asked: a server's
+    collection keeps no scan copy, or a filter on a field without a payload index), else the
+    request's (or the store's) beam with the int8 candidates of a quantized collection
+    rescored."""
+    if search.exact or search.scan or bool(unindexed(search.where, indexed)):
         return qm.SearchParams(exact=True)
     rescore = (
         qm.QuantizationSearchParams(rescore=True, oversampling=index.oversampling)

@@ -37,7 +37,7 @@ def test_index_ls_lists_every_dataset_unless_one_is_named(
     assert main(["index", "ls", "--home", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "no indexes yet" not in out
-    assert "filters served wider: colour=red (0.50, exact), label=3 (0.66, beam 1024)" in out
+    assert "filters served wider: colour=red (0.50, scanned), label=3 (0.66, beam 1024)" in out
     assert "lookalike-shop -> shop-v2" in out and "shop-v2" in out
     # The first collection records no dataset: its name, less the model version, says it.
     assert "surfaces, alias lookalike-fashion-mnist -> surfaces-v1" in out

@@ -93,7 +93,7 @@ def _engine_recall(
     """What the engine answers asked directly with the store's beam (and, quantized, its
     rescoring), no exact scan asked for: the engine's planner chooses scan or graph."""
     shard, flt = store._shard("s"), edge_filter(c)
-    unfiltered = store._search_params("s", Search(K))  # never an exact scan
+    unfiltered, _ = store._search_params("s", Search(K))  # never an exact scan
     params = qe.SearchParams(hnsw_ef=unfiltered.hnsw_ef, quantization=unfiltered.quantization)
     found = []
     for q in queries:
@@ -177,3 +177,52 @@ def test_the_int8_line_scans_one_label_of_ten_at_300000_points() -> None:
     assert filter_check.line_points(NEW_INT8, DIM) > 1.05 * 300_000 // 10
     # Float vectors cost four times as much to scan: their line stays where it was.
     assert filter_check.line_points(NEW, DIM) == 2_500
+
+
+OLD_LINE_INT8 = IndexParams(
+    full_scan_threshold_kb=1000, indexing_threshold_kb=1000, quantization=True
+)
+
+
+def test_a_weak_value_of_a_quantized_collection_is_scanned_in_its_scan_copy(
+    tmp_path: Path, data: tuple[np.ndarray, dict[tuple[Condition, ...], np.ndarray]]
+) -> None:
+    """Under a line of 1,000 KB the label walks the graph and is found weak; the collection
+    keeps a scan copy, so the check tries no wider beam and its queries scan the copy: 4-bit
+    candidates rescored with half-precision vectors (scores a little off the float ones, so
+    not the exact scan), at recall@10 >= 0.99."""
+    queries, truth = data
+    store = _build(tmp_path, OLD_LINE_INT8, float_fields=())
+    try:
+        assert store.has_scan_copy("s")
+        schema = store._shard("s").info().payload_schema["label"]
+        assert schema.params is not None and schema.params.is_principal  # stored in its order
+        assert _engine_recall(store, queries, truth[(LABEL,)], LABEL) < 0.95
+        filter_check.check(store, "s", OLD_LINE_INT8)
+        weak = read_meta(store, "s").weak_filters["label"]["3"]
+        assert weak.recall < 0.95 and weak.hnsw_ef is None  # no beam tried: the copy serves it
+        opts = QueryOptions(k=K, where=(LABEL,))
+        found = [{number(h.id) for h in ask(store, "s", ByVector(q), opts)} for q in queries]
+        assert _recall(found, truth[(LABEL,)]) >= 0.99
+        scanned = store.query("s", queries[:5], Search(K, (LABEL,), scan=True))
+        exact = store.query("s", queries[:5], Search(K, (LABEL,), exact=True))
+        truths = [{h.id: h.score for h in hits} for hits in exact]
+        pairs = [(h.score, t[h.id]) for hits, t in zip(scanned, truths, strict=True) for h in hits]
+        assert all(abs(s - e) < 2e-3 for s, e in pairs)
+        assert any(s != e for s, e in pairs)  # read from the half-precision copy
+    finally:
+        store.release()
+
+
+def test_a_collection_without_a_scan_copy_is_scanned_exactly(tmp_path: Path) -> None:
+    """Collections made before the scan copy (or without quantization) answer a scan by an
+    exact one, and their vectors read back as before."""
+    store = _build(tmp_path, OLD, float_fields=())
+    try:
+        assert not store.has_scan_copy("s")
+        q, _ = mixture(3, DIM, CENTRES, seed=5)
+        scanned = store.query("s", q, Search(K, (LABEL,), scan=True))
+        exact = store.query("s", q, Search(K, (LABEL,), exact=True))
+        assert scanned == exact
+    finally:
+        store.release()

@@ -1,5 +1,5 @@
 """How a query filtered by a value the graph answers badly is served: with the beam the
-collection's check found for it, or exactly; other queries as they were asked. The check itself
+collection's check found for it, or by a scan; other queries as they were asked. The check itself
 runs on a real collection in tests/infra/test_filtered_recall.py."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _served(*where: Condition, hnsw_ef: int | None = None) -> QueryOptions:
 def test_a_weak_value_walks_with_its_beam_the_widest_of_several() -> None:
     assert _served(Condition.equals("label", 3)).hnsw_ef == 1024
     assert _served(Condition("label", any_of=(1, 3, 4))).hnsw_ef == 2048
-    assert not _served(Condition.equals("label", 3)).exact
+    assert not _served(Condition.equals("label", 3)).scan
 
 
 def test_a_query_asking_its_own_beam_gets_it() -> None:
@@ -55,12 +55,12 @@ def test_a_query_asking_its_own_beam_gets_it() -> None:
         served = _served(
             Condition.equals("label", 3), Condition.equals("colour", "red"), hnsw_ef=beam
         )
-        assert served.hnsw_ef == beam and not served.exact
+        assert served.hnsw_ef == beam and not served.scan
 
 
-def test_a_value_no_beam_served_is_scanned_exactly() -> None:
+def test_a_value_no_beam_served_is_scanned() -> None:
     served = _served(Condition.equals("label", 3), Condition.equals("colour", "red"))
-    assert served.exact and served.search().exact
+    assert served.scan and served.search().scan
 
 
 def test_other_filters_and_collections_without_weak_values_are_left_alone() -> None:
@@ -77,7 +77,7 @@ def test_a_query_among_the_values_own_points_keeps_the_stores_beam() -> None:
     assert served_right(label_3, META, lambda: {"label": 5}).hnsw_ef == 1024
     assert served_right(label_3, META, lambda: None).hnsw_ef == 1024  # nothing near: walk wide
     both = QueryOptions(where=(Condition.equals("label", 3), Condition.equals("colour", "red")))
-    assert served_right(both, META, lambda: {"label": 3}).exact  # not among red points
+    assert served_right(both, META, lambda: {"label": 3}).scan  # not among red points
 
 
 def test_a_weak_value_narrowed_under_the_collections_line_is_left_to_the_planner() -> None:
