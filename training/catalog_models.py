@@ -21,7 +21,7 @@ from infra.checkpoints import (
     save_checkpoint,
 )
 from infra.settings import Settings
-from infra.settings.sections import BackboneSettings, TrainSettings
+from infra.settings.training import BackboneSettings, TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import Embedder, create_backbone
 from model.finetune import FineTuneConfig, finetune

@@ -30,7 +30,7 @@ from infra.checkpoints import (
     save_partial,
 )
 from infra.settings import Settings
-from infra.settings.sections import TrainSettings
+from infra.settings.training import TrainSettings
 from infra.tensorboard import TensorBoardSink
 from model.backbones import Embedder, embedding_dim, from_checkpoint
 from model.configs import EmbeddingNetConfig, TrainConfig

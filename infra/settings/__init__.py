@@ -18,16 +18,14 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.settings.sections import (
-    BackboneSettings,
     DataSettings,
-    ExportSettings,
     GateSettings,
     IndexSettings,
     Section,
-    ServeSettings,
     StoreSettings,
-    TrainSettings,
 )
+from infra.settings.serving import ExportSettings, ServeSettings
+from infra.settings.training import BackboneSettings, TrainSettings
 
 # Named training recipes. A preset fills only the settings a user did not set.
 PRESETS: dict[str, dict[str, Any]] = {

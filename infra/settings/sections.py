@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-from model.configs import EmbeddingNetConfig, FineTuneConfig, TrainConfig
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _absolute(v: Path | None) -> Path | None:
@@ -77,7 +74,9 @@ class StoreSettings(Section):
     )
     qdrant_quantization: bool = Field(
         default=False,
-        description="int8 scalar quantization (embedded store and server), rescored at query time.",
+        description="int8 scalar quantization (embedded store and server), rescored at query "
+        "time; the embedded store then also keeps a scan copy for filters the graph answers "
+        "badly (4-bit codes in RAM, half-precision vectors on disk).",
     )
     qdrant_oversampling: float = Field(
         default=2.0,
@@ -155,106 +154,6 @@ class IndexSettings(Section):
     )
 
 
-class TrainSettings(Section):
-    """Training the Fashion-MNIST network: the recipe and its hyperparameters."""
-
-    recipe: Literal["auto", "fast", "default", "amx", "gpu"] = Field(
-        default="auto",
-        description="Named training preset (fast: CI slice; default: a CPU; amx: a CPU with "
-        "AMX training in bf16, 8 epochs; gpu: wider, augmented, more epochs). auto: gpu when "
-        "training on CUDA, amx on such a CPU, else default. Settings given explicitly win "
-        "over the preset.",
-    )
-    precision: Literal["auto", "fp32", "bf16"] = Field(
-        default="auto",
-        description="Training and embedding precision. auto: bf16 autocast where the hardware "
-        "computes bf16 (a CPU with AMX or AVX-512 BF16, a GPU with bf16), else fp32.",
-    )
-    resume: bool = Field(
-        default=True,
-        description="Continue an interrupted training run from its last epoch checkpoint.",
-    )
-    embedding_dim: int = Field(
-        default=EmbeddingNetConfig.embedding_dim, ge=2, le=4096, description="Embedding dimension."
-    )
-    width: int = Field(
-        default=EmbeddingNetConfig.width, ge=4, description="Channels of the first conv stage."
-    )
-    epochs: int = Field(default=TrainConfig.epochs, ge=1, description="Training epochs.")
-    batch_size: int = Field(
-        default=TrainConfig.batch_size, ge=2, description="Training batch size."
-    )
-    lr: float = Field(
-        default=TrainConfig.lr, gt=0, description="Peak learning rate (one-cycle schedule)."
-    )
-    weight_decay: float = Field(
-        default=TrainConfig.weight_decay, ge=0, description="AdamW weight decay."
-    )
-    temperature: float = Field(
-        default=1 / TrainConfig.scale,
-        gt=0,
-        description="Softmax temperature of the cosine classifier.",
-    )
-    margin: float = Field(
-        default=TrainConfig.margin,
-        ge=0,
-        lt=1,
-        description="CosFace additive margin on the true class cosine.",
-    )
-    label_smoothing: float = Field(
-        default=TrainConfig.label_smoothing, ge=0, lt=1, description="Label smoothing."
-    )
-    augment: bool = Field(
-        default=TrainConfig.augment,
-        description="Random crop and flip while training (pays off only past ~10 epochs).",
-    )
-    seed: int = Field(
-        default=TrainConfig.seed, description="Random seed for weights, batches and augmentation."
-    )
-    device: str = Field(default="auto", description="'auto' (CUDA if present), 'cpu' or 'cuda'.")
-    num_threads: int | None = Field(default=None, ge=1, description="Torch CPU threads.")
-    projector_sample: int = Field(
-        default=2000, ge=0, description="Test items in TensorBoard's embedding projector (0: none)."
-    )
-    retrain: bool = Field(
-        default=False,
-        description="Train even when a checkpoint of the same config and data exists.",
-    )
-
-
-class BackboneSettings(Section):
-    """The model of a product catalog: a backbone off the shelf or fine-tuned."""
-
-    backbone: str = Field(
-        default="resnet18",
-        description="Catalog backbone: resnet18, resnet50 (RGB, ImageNet-normalised) or "
-        "fmnist-cnn.",
-    )
-    weights: str = Field(
-        default="imagenet",
-        description="Catalog backbone weights: imagenet (downloaded once by torchvision), none "
-        "(random init from the seed), or the path of a local weights file.",
-    )
-    catalog_mode: Literal["off-the-shelf", "fine-tuned"] = Field(
-        default="off-the-shelf",
-        description="off-the-shelf: pooled backbone features, no training; fine-tuned: a "
-        "metric-learning head trained on the catalog labels with the last block unfrozen.",
-    )
-    image_size: int | None = Field(
-        default=None, ge=16, description="Catalog image side in pixels. Unset: the backbone's."
-    )
-    head_dim: int = Field(default=128, ge=2, description="Embedding size of a fine-tuned head.")
-    finetune_epochs: int = Field(
-        default=FineTuneConfig.epochs, ge=1, description="Fine-tuning epochs."
-    )
-    finetune_lr: float = Field(
-        default=FineTuneConfig.lr, gt=0, description="Fine-tuning peak learning rate."
-    )
-    finetune_batch_size: int = Field(
-        default=FineTuneConfig.batch_size, ge=2, description="Fine-tuning batch size."
-    )
-
-
 class GateSettings(Section):
     """When a new index may replace the served one."""
 
@@ -277,110 +176,3 @@ class GateSettings(Section):
         description="Quality gate floor of a labelled catalog's index (leave-one-out "
         "precision@1); the regression margin applies as for Fashion-MNIST.",
     )
-
-
-class ServeSettings(Section):
-    """Answering queries and running on a schedule."""
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _origins(cls, v: Any) -> Any:
-        """``a,b`` or a JSON list from the environment; an origin never ends in ``/``."""
-        if isinstance(v, str):
-            v = json.loads(v) if v.strip().startswith("[") else v.split(",")
-        if isinstance(v, list | tuple):
-            v = [o.strip().rstrip("/") if isinstance(o, str) else o for o in v]
-            return [o for o in v if o != ""]
-        return v
-
-    season_boost: float = Field(
-        default=0.1,
-        ge=0,
-        description="Score added to in-season items when a query boosts a season.",
-    )
-    hemisphere: Literal["north", "south"] = Field(
-        default="north", description="Which hemisphere's calendar 'the current season' follows."
-    )
-    pipeline_cron: str = Field(
-        default="0 2 * * *", description="When `lookalike serve` runs the pipeline (cron)."
-    )
-    index_cron: str = Field(
-        default="0 * * * *", description="When `lookalike serve` re-indexes the catalog (cron)."
-    )
-    api_host: str = Field(default="127.0.0.1", description="Address `lookalike api` listens on.")
-    api_port: int = Field(default=8080, ge=1, le=65535, description="Port of `lookalike api`.")
-    api_key: SecretStr | None = Field(
-        default=None,
-        description="When set, every API request but /healthz must send it (X-API-Key header "
-        "or Bearer token). Never logged.",
-    )
-    max_upload_mb: float = Field(
-        default=10.0, gt=0, description="The largest image the API accepts, in megabytes."
-    )
-    photo_workers: int = Field(
-        default=2,
-        ge=1,
-        description="Threads that decode and embed uploaded photos, beside the event loop.",
-    )
-    photo_queue: int = Field(
-        default=8,
-        ge=0,
-        description="Photos that may wait for a photo thread; the next one is answered 503 "
-        "with Retry-After rather than piled up.",
-    )
-    cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Origins whose browser pages may call the API (CORS), comma-separated or a "
-        "JSON list, e.g. https://shop.example.com (* for any). Empty: no CORS headers.",
-    )
-    api_access_log: bool = Field(
-        default=True,
-        description="Log a line per request (uvicorn's access log); /v1/metrics counts them "
-        "either way.",
-    )
-    prefect_ui_url: str | None = Field(
-        default=None, description="The Prefect UI, linked from the gallery when set."
-    )
-    tensorboard_url: str | None = Field(
-        default=None, description="TensorBoard (`lookalike tensorboard`), linked from the gallery."
-    )
-
-
-class ExportSettings(Section):
-    """The neighbour lists written after every run that passes the gate (``lookalike export``
-    writes them on demand)."""
-
-    export_after_run: bool = Field(
-        default=True, description="Write every item's look-alikes once a run passes the gate."
-    )
-    export_k: int = Field(default=20, ge=1, le=1000, description="Neighbours per item.")
-    export_where: str = Field(
-        default="",
-        description="Payload equalities a neighbour must pass, KEY=VALUE, comma-separated "
-        "(e.g. in_stock=true).",
-    )
-    export_same: str = Field(
-        default="",
-        description="Payload fields a neighbour must share with its item, comma-separated "
-        "(e.g. split).",
-    )
-    export_max_per_label: int | None = Field(
-        default=None, ge=1, description="At most this many neighbours per label, as queries cap."
-    )
-    export_dedup: float | None = Field(
-        default=None, gt=0, le=1, description="Collapse neighbours this alike, as queries do."
-    )
-    export_formats: str = Field(
-        default="",
-        description="Also write these beside the Parquet file, comma-separated: csv, jsonl.",
-    )
-    export_hnsw_ef: int | None = Field(
-        default=64,
-        ge=1,
-        description="Search beam of the export's self-queries (unset: the store's). 64: "
-        "recall@20 0.9994 against an exact join of 70,000 items, 27.2 s against 29.9 at 128.",
-    )
-
-    @staticmethod
-    def split(text: str) -> list[str]:
-        return [part.strip() for part in text.split(",") if part.strip()]

@@ -18,10 +18,9 @@ from infra.store.base import (
     IndexKind,
     IndexParams,
     Search,
-    payload_wanted,
-    unindexed,
 )
 from infra.store.filters import Part, parts
+from infra.store.shared import payload_wanted, unindexed
 
 SCHEMAS = {
     "keyword": qe.PayloadSchemaType.Keyword,

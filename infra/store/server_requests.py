@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 from qdrant_client import models as qm
 
-from infra.store.base import Condition, Hit, IndexParams, Search, payload_wanted, unindexed
+from infra.store.base import Condition, Hit, IndexParams, Search
 from infra.store.filters import Part, build
+from infra.store.shared import payload_wanted, unindexed
 
 SCHEMAS = {
     "keyword": qm.PayloadSchemaType.KEYWORD,
