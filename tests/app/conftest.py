@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -18,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.api.main import create_app
+from benchmarks.browser import chrome
 from flows.index import index_flow
 from infra.settings import Settings
 from infra.store import PointBatch, open_store, point_id
@@ -152,3 +154,24 @@ def process_serving(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# The gallery's site and browser, shared by its browser tests (tests/app/test_gallery*.py):
+# one index and one Chromium for all of them.
+@pytest.fixture(scope="session")
+def site(
+    data_root: Path, tmp_path_factory: pytest.TempPathFactory, prefect_api: None
+) -> Iterator[tuple[str, Path]]:
+    home = tmp_path_factory.mktemp("gallery")
+    settings = Settings(
+        home=home, data_root=data_root, train_limit=TRAIN, test_limit=TEST, progress=False
+    )
+    build_index(settings)
+    with running(create_app(settings)) as url:
+        yield url, data_root
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with chrome() as driver:
+        yield driver
